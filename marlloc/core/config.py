@@ -1,0 +1,33 @@
+"""Validation helpers shared by every frozen config dataclass.
+
+Configs validate themselves in ``__post_init__`` through :func:`check`, so one rule lives in
+one place and every message reads "<field> must <rule>, got <value>; <fix>".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from marlloc.core.errors import ConfigError
+
+
+def check(ok: bool, field: str, rule: str, value: Any, fix: str) -> None:
+    """Raise ConfigError("<field> must <rule>, got <value>; <fix>") unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"{field} must {rule}, got {value!r}; {fix}")
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
+    def conv(v):
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: conv(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, (tuple, list)):
+            return [conv(x) for x in v]
+        return v
+
+    return conv(cfg)
+
+
+__all__ = ["check", "to_dict"]
