@@ -470,6 +470,7 @@ class EdgeMarket(MarkovGame):
             "user/killed": killed,
             "provider/utilisation": util, "provider/revenue": revenue,
             "provider/overloaded": util > cfg.overload_threshold, "provider/up": up_now,
+            "provider/live": live,
             "provider/used": used32, "provider/capacity": cap, "provider/prices": s.prices,
         }
 
@@ -599,3 +600,24 @@ class EdgeMarket(MarkovGame):
             truncated=truncated,
             info=info,
         )
+
+    # --- analysis -------------------------------------------------------------------------------
+    def steady_state_demand(self) -> dict[str, Tensor]:
+        """Expected demand in flight at the mean arrival rate (no events), by Little's law.
+
+        A user alternates idle spells ((1 − p)/p rounds on average) and tasks (mean duration
+        d̄), so it starts p / (1 − p + p·d̄) tasks a round; demand of type τ in flight is
+        N · that rate · share_τ · duration_τ · D_τ. Returns ``arrivals_per_round``, the
+        ``edge_tier`` and ``all`` demand in flight ``[4]``, and ``edge_capacity`` ``[4]``."""
+        cfg, p = self.config, self.config.arrival_prob
+        share = torch.tensor([t.share for t in cfg.tasks], dtype=torch.float64)
+        dur = self.duration.double().cpu()
+        rate = cfg.n_users * p / (1 - p + p * float((share * dur).sum()))
+        per_type = rate * (share * dur)[:, None] * self.demand5[:, :4].cpu()             # [T, 4]
+        edge_tier = torch.tensor([t.tier == "edge" for t in cfg.tasks])
+        return {
+            "arrivals_per_round": torch.tensor(rate),
+            "edge_tier": per_type[edge_tier].sum(0),
+            "all": per_type.sum(0),
+            "edge_capacity": self.cap0[1:].double().cpu().sum(0),
+        }
