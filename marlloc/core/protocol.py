@@ -20,8 +20,13 @@ The contract:
   batch share a round counter, so a fixed-horizon game truncates all of them together; the
   caller resets.
 - ``Step.state``: ``[n_envs, state_dim]`` global state for centralised critics.
-- ``Step.info``: flat dict of tensors with namespaced keys (``"user/latency_ms"``), per-agent
-  details shaped like the role's agents, per-env figures shaped ``[n_envs]``.
+- ``Step.info``: flat dict of tensors with namespaced keys (``"user/latency_ms"``): per-agent
+  details shaped like the role's agents, per-env figures shaped ``[n_envs]``. A role whose
+  agents act sparsely may report its details as compact rows over the agents that acted:
+  ``info["<role>/index"]`` holds their flat indices ``env * n_agents + agent`` and the keys in
+  the environment's ``compact_info[role]`` are aligned with it.
+- ``Step.obs`` tensors may be buffers the environment reuses: they stay valid through the next
+  step (so ``(obs, next_obs)`` pairs are safe) and must be cloned to be kept longer.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ class MarkovGame(abc.ABC):
 
     roles: dict[str, RoleSpec]
     state_dim: int
+    compact_info: dict[str, tuple[str, ...]] = {}  # read-only; environments override it
     device: torch.device
     n_envs: int = 0
 

@@ -14,6 +14,8 @@ The adapter drives one environment of a batch (``n_envs = 1``); dicts exist only
 - An agent that leaves the game (``done``) gets ``terminations[agent] = True`` once and is then
   removed from ``agents``; it is never revived. At the horizon every agent is truncated.
 - ``state()`` is the batched environment's global state for centralised critics.
+- ``infos[agent]`` holds ``active`` and, for an agent that acted, the details its environment
+  lists in ``compact_info`` (edge market users: latency and its parts, QoE, admission, cost).
 - ``reset(seed=s)`` seeds the wrapped environment with ``s``; ``reset()`` without a seed draws
   the next episode's seed from the adapter's own generator (seeded by the last explicit seed).
 """
@@ -108,10 +110,11 @@ class ParallelAdapter(ParallelEnv):
         obs, rew, term, trunc, infos = {}, {}, {}, {}, {}
         truncated = bool(step.truncated[0])
         for role in self._roles:
-            o = step.obs[role.name][0].cpu().numpy()
+            o = step.obs[role.name][0].cpu().numpy().copy()  # the env reuses its buffers
             r = step.reward[role.name][0].cpu().tolist()
             active = step.active[role.name][0].cpu().tolist()
             done = step.done[role.name][0].cpu().tolist()
+            details = self._details(step, role.name)
             for i, a in enumerate(role.agent_ids()):
                 if a in self._dead:
                     continue
@@ -119,12 +122,20 @@ class ParallelAdapter(ParallelEnv):
                 rew[a] = r[i]
                 term[a] = done[i]
                 trunc[a] = truncated
-                infos[a] = {"active": active[i]}
-        self._state = step.state[0].cpu().numpy()
+                infos[a] = {"active": active[i], **details.get(i, {})}
+        self._state = step.state[0].cpu().numpy().copy()
         self.agents = [a for a in self.agents if not (term.get(a) or trunc.get(a))]
         self._dead.update(a for a in term if term[a] or trunc[a])
-        self.last_info = {k: v[0] for k, v in step.info.items()}
         return obs, rew, term, trunc, infos
+
+    def _details(self, step: Step, role: str) -> dict[int, dict]:
+        """Per-agent details of the agents that acted, from the env's compact info rows."""
+        keys = getattr(self.env, "compact_info", {}).get(role, ())
+        if f"{role}/index" not in step.info or not keys:
+            return {}
+        idx = step.info[f"{role}/index"].cpu().tolist()  # n_envs = 1: flat index == agent index
+        cols = {k.split("/", 1)[1]: step.info[k].cpu().tolist() for k in keys}
+        return {i: {k: v[j] for k, v in cols.items()} for j, i in enumerate(idx)}
 
     def state(self) -> np.ndarray:
         return self._state

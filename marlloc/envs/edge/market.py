@@ -130,6 +130,14 @@ class EdgeState:
 class EdgeMarket(MarkovGame):
     """Batched edge market; see the module docstring for the spec sheet."""
 
+    # per-user details in ``info`` come as compact rows over the users that decided this round,
+    # ``info["user/index"]`` holding their flat index env * N + user
+    compact_info = {"user": (
+        "user/target", "user/host", "user/admitted", "user/bid", "user/quote", "user/cost",
+        "user/latency_ms", "user/latency_prop_ms", "user/latency_up_ms", "user/latency_compute_ms",
+        "user/latency_down_ms", "user/deadline_met", "user/qoe", "user/qoe_norm",
+    )}
+
     def __init__(self, config: EdgeMarketConfig | None = None, **overrides):
         if config is None:
             config = EdgeMarketConfig.from_dict(overrides)
@@ -472,6 +480,7 @@ class EdgeMarket(MarkovGame):
             "provider/overloaded": util > cfg.overload_threshold, "provider/up": up_now,
             "provider/live": live,
             "provider/used": used32, "provider/capacity": cap, "provider/prices": s.prices,
+            "provider/free_before": free.view(E, M, 4),
         }
 
         # --- advance: post next prices, finish tasks, draw next round's arrivals ---

@@ -1,0 +1,64 @@
+"""The CLI: every command has --help, errors are one line with exit code 2, the demo runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from marlloc.cli import app, main
+
+COMMANDS = [c.name or c.callback.__name__ for c in app.registered_commands]
+
+
+@pytest.mark.parametrize("cmd", [*COMMANDS, None])
+def test_help_on_every_command(cmd, capsys):
+    assert main(([cmd] if cmd else []) + ["--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
+
+
+def test_demo_prints_a_metrics_table(capsys):
+    assert main(["demo", "--users", "20", "--edges", "2", "--rounds", "15", "--envs", "2"]) == 0
+    out = capsys.readouterr().out
+    for word in ("system_utility", "jain", "random", "greedy_latency", "edge-tier demand"):
+        assert word in out
+
+
+def test_envs_lists_every_registered_env(capsys):
+    from marlloc.envs import ENVS
+
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    assert all(env_id in out for env_id in ENVS)
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "--users", "0"],
+    ["demo", "--set", "cloud_compute_tflops=-1"],
+    ["demo", "--set", 'events=[{"kind": "quake", "start_round": 1}]'],
+    ["demo", "--set", "nonsense"],
+    ["demo", "--policies", "clairvoyant"],
+    ["demo", "--config", "/nonexistent/cfg.json"],
+])
+def test_bad_input_is_one_line_and_exit_2(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_malformed_topology_through_the_cli(tmp_path, capsys):
+    bad = tmp_path / "sites.csv"
+    bad.write_text("SITE_ID,LATITUDE\n1,-37.8\n")
+    assert main(["demo", "--set", f"sites_csv={bad}", "--set", f"users_csv={bad}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "LONGITUDE" in err
+
+
+def test_console_script_has_no_traceback_and_real_exit_code():
+    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "demo", "--users", "-3"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "n_users" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "demo", "--no-such-flag"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
