@@ -186,7 +186,7 @@ def test_bandwidth_fluctuation_scales_only_bandwidth(gen):
     env = make("edge_market_v0", **TOY, events=[{"kind": "bandwidth_fluctuation", "start_round": 0,
                                                "amplitude": 0.5, "period_rounds": 8}])
     env.reset(2, seed=0)
-    f = env._s.cap_factor
+    f = torch.stack([env._cap_factor(t) for t in range(40)])  # [R, E, M, 4]
     assert (f[..., :2] == 1).all() and (f[:, :, 0] == 1).all()  # compute, storage, and the cloud
     edge_bw = f[:, :, 1:, 2:]
     assert edge_bw.min() >= 0.5 - 1e-6 and edge_bw.max() <= 1 + 1e-6 and edge_bw.min() < 0.55
@@ -300,6 +300,16 @@ def test_malformed_topology_csv_is_one_line(tmp_path):
 def test_failure_node_defaults_to_a_random_edge_per_env():
     env = make("edge_market_v0", **TOY, events=[{"kind": "node_failure", "start_round": 2}])
     env.reset(16, seed=0)
-    failed = (env._s.cap_factor[:, 5, :, 0] == 0)
+    failed = env._cap_factor(5)[..., 0] == 0
     assert (failed.sum(1) == 1).all() and not failed[:, 0].any() and failed.any(0)[1:].sum() > 1
+    assert not (env._cap_factor(1)[..., 0] == 0).any()
     assert math.isfinite(float(env._s.hazard[:, -1].max()))
+
+
+def test_bandwidth_fluctuation_from_a_real_trace(shared_data):
+    trace = str(shared_data / "datacenter_traces_agg/alibaba2018_machine_usage_days1-8_300s.csv")
+    env = make("edge_market_v0", **TOY, events=[{"kind": "bandwidth_fluctuation", "start_round": 3,
+                                               "amplitude": 0.4, "trace_csv": trace, "trace_column": "net_in"}])
+    env.reset(1, seed=0)
+    f = torch.stack([env._cap_factor(t)[0, 1, 2] for t in range(40)])
+    assert (f[:3] == 1).all() and (f[3:] >= 0.6 - 1e-6).all() and (f[3:] < 1).all() and f[3:].std() > 0

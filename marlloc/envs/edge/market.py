@@ -59,8 +59,9 @@ One round
    time); an idle user gets a new task with probability min(1, arrival_prob · m(t)), where m(t)
    is the burst factor times the optional trace multiplier.
 
-Events (burst, node_failure, bandwidth_fluctuation) are scheduled at reset into per-round
-tensors: arrival multipliers ``[n_envs, rounds]`` and capacity factors ``[n_envs, rounds, M, 4]``.
+Events (burst, node_failure, bandwidth_fluctuation) are drawn at reset (a random failing
+edge per environment); bursts become an arrival multiplier ``[n_envs, rounds]``, failures and
+fluctuations a capacity factor ``[n_envs, M, 4]`` computed each round.
 
 Version history: v0 (this file).
 """
@@ -123,7 +124,7 @@ class EdgeState:
     util: Tensor           # [E, M] last round's utilisation (published)
     req_stats: Tensor      # [E, M, 9] last round's request statistics (provider observation)
     arrival_mult: Tensor   # [E, R] arrival multiplier per round
-    cap_factor: Tensor     # [E, R, M, 4] capacity multiplier per round (0 = failed)
+    cap_events: list       # (start, end, effect): a failure mask [E, M] or a bandwidth series
     done_from: Tensor      # [E, M] long, round from which the provider is out for good (R = never)
 
 
@@ -231,6 +232,18 @@ class EdgeMarket(MarkovGame):
         self.provider_feats = torch.cat([torch.log10(self.cap0) / 6,
                                          self.rtt_ms[0, :, None] / 100.0], 1)              # [M, 5]
 
+        # real bandwidth-factor series of fluctuation events, loaded once
+        self._fluct_series: dict[int, Tensor | None] = {}
+        for i, ev in enumerate(cfg.events):
+            if isinstance(ev, BandwidthFluctuation):
+                series = None
+                if ev.trace_csv is not None:
+                    from marlloc.data.traces import fluctuation_factor, load_series
+
+                    series = torch.tensor(fluctuation_factor(load_series(ev.trace_csv, ev.trace_column), ev.amplitude),
+                                          dtype=torch.float32, device=dev)
+                self._fluct_series[i] = series
+
         self._trace = None
         if cfg.arrival_trace_csv is not None:
             from marlloc.data.traces import load_series, rate_multiplier
@@ -248,7 +261,7 @@ class EdgeMarket(MarkovGame):
         N, M = self.n_users, self.n_nodes
         self._g_arrivals = torch_rng(seed, "arrivals", dev)
         self._g_events = torch_rng(seed, "events", dev)
-        arrival_mult, cap_factor, done_from = self._schedule_events(E)
+        arrival_mult, cap_events, done_from = self._schedule_events(E)
         # cumulative arrival hazard: an idle user arrives once H(t) passes its Exp(1) threshold,
         # which is exactly a Bernoulli(p(t)) draw per idle round (p capped below 1)
         p = (cfg.arrival_prob * arrival_mult.double()).clamp(max=1 - 1e-6)
@@ -271,7 +284,7 @@ class EdgeMarket(MarkovGame):
             util=torch.zeros(E, M, device=dev),
             req_stats=torch.zeros(E, M, 9, device=dev),
             arrival_mult=arrival_mult,
-            cap_factor=cap_factor,
+            cap_events=cap_events,
             done_from=done_from,
         )
         D = self.roles["user"].obs_dim
@@ -290,7 +303,9 @@ class EdgeMarket(MarkovGame):
         u = torch.rand(n, generator=self._g_arrivals, dtype=torch.float64, device=self.device)
         return -torch.log1p(-u)
 
-    def _schedule_events(self, E: int) -> tuple[Tensor, Tensor, Tensor]:
+    def _schedule_events(self, E: int) -> tuple[Tensor, list, Tensor]:
+        """Arrival multiplier per round ``[E, R]``, capacity events (applied per round by
+        :meth:`_cap_factor`, so memory does not grow with the horizon) and ``done_from``."""
         cfg, dev, g = self.config, self.device, self._g_events
         M, R = self.n_nodes, cfg.episode_rounds
         arrival = torch.ones(E, R, device=dev)
@@ -301,14 +316,12 @@ class EdgeMarket(MarkovGame):
                    else torch.randint(L, (E,), generator=g, device=dev))
             rows = (off[:, None] + torch.arange(R, device=dev)) % L  # wrap: traces may be shorter
             arrival = arrival * self._trace[rows]
-        cap = torch.ones(E, R, M, 4, device=dev)
+        cap_events = []
         done_from = torch.full((E, M), R, dtype=torch.long, device=dev)
-        rounds = torch.arange(R, device=dev)
-        for ev in cfg.events:
+        for i, ev in enumerate(cfg.events):
             end = R if ev.rounds is None else min(R, ev.start_round + ev.rounds)
-            window = (rounds >= ev.start_round) & (rounds < end)                        # [R]
             if isinstance(ev, Burst):
-                arrival[:, window] *= ev.factor
+                arrival[:, ev.start_round:end] *= ev.factor
             elif isinstance(ev, NodeFailure):
                 if ev.node is not None:
                     node = torch.full((E,), ev.node, dtype=torch.long, device=dev)
@@ -318,24 +331,31 @@ class EdgeMarket(MarkovGame):
                     node = torch.zeros(E, dtype=torch.long, device=dev)
                 hit = torch.zeros(E, M, dtype=torch.bool, device=dev)
                 hit[torch.arange(E, device=dev), node] = True
-                cap[:, window] = cap[:, window].masked_fill(hit[:, None, :, None], 0.0)
+                cap_events.append((ev.start_round, end, hit))
                 if end == R and ev.start_round < R:
-                    done_from = torch.where(hit, torch.minimum(done_from, torch.tensor(ev.start_round)), done_from)
-            elif isinstance(ev, BandwidthFluctuation):
-                t = (rounds - ev.start_round).float()
-                if ev.trace_csv is not None:
-                    from marlloc.data.traces import fluctuation_factor, load_series
-
-                    f = torch.tensor(fluctuation_factor(load_series(ev.trace_csv, ev.trace_column), ev.amplitude),
-                                     dtype=torch.float32, device=dev)
-                    factor = f[(rounds - ev.start_round).clamp(min=0) % f.numel()]
-                else:
-                    factor = 1 - ev.amplitude * (1 + torch.sin(2 * math.pi * t / ev.period_rounds)) / 2
-                factor = torch.where(window, factor, torch.ones_like(factor))             # [R]
+                    done_from = torch.where(hit, done_from.clamp(max=ev.start_round), done_from)
+            else:  # BandwidthFluctuation
                 nodes = torch.zeros(M, dtype=torch.bool, device=dev)
                 nodes[list(ev.nodes) if ev.nodes is not None else slice(1, None)] = True
-                cap[:, :, nodes, 2:] *= factor[None, :, None, None]
-        return arrival, cap, done_from
+                cap_events.append((ev.start_round, end, (self._fluct_series[i], nodes, ev)))
+        return arrival, cap_events, done_from
+
+    def _cap_factor(self, t: int) -> Tensor:
+        """[E, M, 4] capacity multiplier in round t: 0 on failed nodes, bandwidth factors."""
+        f = torch.ones(self.n_envs, self.n_nodes, 4, device=self.device)
+        for start, end, effect in self._s.cap_events:
+            if not start <= t < end:
+                continue
+            if isinstance(effect, Tensor):  # node failure
+                f = f.masked_fill(effect[..., None], 0.0)
+            else:
+                series, nodes, ev = effect
+                if series is not None:
+                    x = float(series[(t - start) % series.numel()])
+                else:
+                    x = 1 - ev.amplitude * (1 + math.sin(2 * math.pi * (t - start) / ev.period_rounds)) / 2
+                f[:, nodes, 2:] *= x
+        return f
 
     # --- step -----------------------------------------------------------------------------------
     def step(self, actions: dict[str, dict[str, Tensor]], check: bool = True) -> Step:
@@ -351,13 +371,13 @@ class EdgeMarket(MarkovGame):
             validate_actions(self.roles, actions, E)
         t = s.round
         ua, pa = actions["user"], actions["provider"]
-        cap = self.cap0 * s.cap_factor[:, t]                                              # [E, M, 4]
+        cap = self.cap0 * self._cap_factor(t)                                             # [E, M, 4]
         up_now = cap[:, :, 0] > 0                                                         # [E, M]
 
         # --- tasks in flight on a node that just failed die with it (rare: full recount) ---
         killed = torch.zeros(0, dtype=torch.long, device=dev)
         if t > 0:
-            newly_failed = ~up_now & (s.cap_factor[:, t - 1, :, 0] > 0)
+            newly_failed = ~up_now & (self._cap_factor(t - 1)[..., 0] > 0)
             if bool(newly_failed.any()):
                 on_failed = torch.cat([newly_failed, newly_failed.new_zeros(E, 1)], 1).gather(1, s.host)
                 killed = on_failed.view(-1).nonzero().squeeze(1)
@@ -544,7 +564,7 @@ class EdgeMarket(MarkovGame):
         cfg, dev = self.config, self.device
         E, N, M, T = self.n_envs, self.n_users, self.n_nodes, self.n_types
         t = min(s.round, cfg.episode_rounds - 1)
-        cap = self.cap0 * s.cap_factor[:, t]                                              # [E, M, 4]
+        cap = self.cap0 * self._cap_factor(t)                                             # [E, M, 4]
         failed = (cap[..., 0] <= 0).float()                                               # [E, M]
         used = s.used[..., :4].float()
 
