@@ -20,10 +20,8 @@ Each configuration is warmed up (``--warmup`` steps; the market needs about 30 r
 at its steady state of roughly 16 % active users), then timed with ``time.perf_counter`` over
 ``--steps`` steps, ``--repeats`` times; the median seconds per step is reported.
 
-The episode horizon is ``warmup + steps * repeats + 1`` rounds, so no timed step truncates.
-(An "effectively infinite" horizon such as 10**6 is accepted by the config but the event
-schedule is materialised per round, ``[n_envs, rounds, M, 4]`` float32 — about 100 MB per
-environment at 10**6 rounds — which would not fit at n_envs = 128.)
+The episode horizon is ``warmup + steps * repeats + 1`` rounds, so no timed step truncates
+(the per-round arrival tables are the only state that grows with the horizon).
 
 Memory: ``env_state_MB`` is the size of every tensor the environment holds (its attributes, its
 ``EdgeState`` and its observation buffers; shared storages counted once). At n_envs = 1 it is

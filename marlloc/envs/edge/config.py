@@ -189,7 +189,8 @@ class EdgeMarketConfig:
     user_compute_tflops: tuple[float, float] = (0.5, 5.0)
     """Range of terminal compute (TFLOPS), for local execution."""
     user_storage_gb: tuple[float, float] = (128.0, 512.0)
-    """Range of terminal storage (GB); observed, not a constraint of local execution."""
+    """Range of terminal storage (GB), drawn as in seed 000 §4.1; local execution is compute-bound,
+    so it constrains nothing."""
     user_access_mbps: tuple[float, float] = (100.0, 500.0)
     """Range of a terminal's access link (Mbit/s); caps its transfer rate to any node."""
 

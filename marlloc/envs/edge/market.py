@@ -83,11 +83,6 @@ from marlloc.envs.edge.config import BandwidthFluctuation, Burst, EdgeMarketConf
 
 DIMS = ("compute", "storage", "uplink", "downlink")
 
-USER_OBS_STATIC = (
-    "demand_compute", "demand_storage", "demand_uplink", "demand_downlink",
-    "type_0", "type_1", "type_2", "type_3", "type_4",
-    "log_latency_max", "log_work", "log_in", "log_out",
-)
 PROVIDER_OBS = (
     "avail_compute", "avail_storage", "avail_uplink", "avail_downlink", "failed", "in_flight",
     "requests", "req_compute", "req_storage", "req_uplink", "req_downlink", "mean_bid_quote",
@@ -98,10 +93,12 @@ MAX_RATIO = 10.0  # bid/quote and latency ratios are clipped here in observation
 
 
 def user_obs_names(n_types: int, n_nodes: int) -> tuple[str, ...]:
-    static = list(USER_OBS_STATIC[:4]) + [f"type_{i}" for i in range(n_types)] + list(USER_OBS_STATIC[9:])
+    """Names of the user observation features, in order (see the spec sheet)."""
+    task = ["demand_compute", "demand_storage", "demand_uplink", "demand_downlink",
+            *(f"type_{i}" for i in range(n_types)), "log_latency_max", "log_work", "log_in", "log_out"]
     per_node = [f"{k}_{j}" for k in ("quote_over_budget", "util", "failed") for j in range(n_nodes)]
     est = [f"log_latency_ratio_{j}" for j in range(n_nodes)] + ["log_latency_ratio_local"]
-    return (*static, "budget_factor", "local_compute", "access", *per_node, *est)
+    return (*task, "budget_factor", "local_compute", "access", *per_node, *est)
 
 
 @dataclass
@@ -165,28 +162,28 @@ class EdgeMarket(MarkovGame):
         cfg, dev = self.config, self.device
         N, M = cfg.n_users, cfg.n_nodes
         rng = numpy_rng(cfg.scenario_seed, "scenario")
-        E = cfg.n_edges
+        n_edges = cfg.n_edges
         u = lambda lo_hi, n: rng.uniform(lo_hi[0], lo_hi[1], n)  # noqa: E731
-        bw = u(cfg.edge_bandwidth_mbps, E)
+        bw = u(cfg.edge_bandwidth_mbps, n_edges)
         cap = np.zeros((M, 4))
         cap[0] = (cfg.cloud_compute_tflops, cfg.cloud_storage_gb, cfg.cloud_bandwidth_mbps, cfg.cloud_bandwidth_mbps)
-        cap[1:, 0], cap[1:, 1], cap[1:, 2], cap[1:, 3] = u(cfg.edge_compute_tflops, E), u(cfg.edge_storage_gb, E), bw, bw
+        cap[1:, 0], cap[1:, 1] = u(cfg.edge_compute_tflops, n_edges), u(cfg.edge_storage_gb, n_edges)
+        cap[1:, 2] = cap[1:, 3] = bw
         local = u(cfg.user_compute_tflops, N)
-        storage = u(cfg.user_storage_gb, N)
+        self.user_storage_gb = u(cfg.user_storage_gb, N)  # drawn as in seed 000 §4.1; not a constraint
         access = u(cfg.user_access_mbps, N)
-        rtt = np.tile(np.r_[cfg.cloud_rtt_ms, np.full(E, cfg.edge_rtt_ms)], (N, 1))  # [N, M]
+        rtt_node = np.r_[cfg.cloud_rtt_ms, np.full(n_edges, cfg.edge_rtt_ms)]          # [M]
+        rtt = np.tile(rtt_node, (N, 1))                                                   # [N, M]
         if cfg.sites_csv is not None:
             from marlloc.data.topology import pick_topology
 
-            _, _, dist = pick_topology(cfg.sites_csv, cfg.users_csv, E, N, rng)
+            _, _, dist = pick_topology(cfg.sites_csv, cfg.users_csv, n_edges, N, rng)
             rtt[:, 1:] += np.where(dist > cfg.coverage_radius_m, cfg.man_extra_rtt_ms, 0.0)
-        self.user_storage_gb = storage
 
         tasks = cfg.tasks
         f64 = dict(dtype=torch.float64, device=dev)
-        self.cap0 = torch.tensor(cap, **f64).float()                                     # [M, 4]
+        self.cap0 = torch.tensor(cap, dtype=torch.float32, device=dev)                    # [M, 4]
         self.rtt_ms = torch.tensor(rtt, dtype=torch.float32, device=dev)                  # [N, M]
-        self.rtt_uniform = bool((rtt == rtt[:1]).all())
         self.local_tflops = torch.tensor(local, dtype=torch.float32, device=dev)          # [N]
         self.access_mbps = torch.tensor(access, dtype=torch.float32, device=dev)          # [N]
         demand = torch.tensor([t.demand for t in tasks], **f64)                           # [T, 4]
@@ -227,10 +224,11 @@ class EdgeMarket(MarkovGame):
             torch.eye(T, device=dev),
             torch.log10(tt[:, [6]]) / 4,
             torch.log10(tt[:, [3, 4, 5]] + 1e-3) / 3,
-        ], 1)                                                                             # [T, 9 + T]
+        ], 1)                                                                             # [T, 8 + T]
         self.user_feats = torch.stack([self.local_tflops / 5.0, self.access_mbps / 500.0], 1)  # [N, 2]
         self.provider_feats = torch.cat([torch.log10(self.cap0) / 6,
-                                         self.rtt_ms[0, :, None] / 100.0], 1)              # [M, 5]
+                                         torch.tensor(rtt_node, dtype=torch.float32, device=dev)[:, None] / 100.0],
+                                        1)                                                # [M, 5]
 
         # real bandwidth-factor series of fluctuation events, loaded once
         self._fluct_series: dict[int, Tensor | None] = {}
