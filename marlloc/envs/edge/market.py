@@ -409,7 +409,7 @@ class EdgeMarket(MarkovGame):
         # the node group keeps groups apart; a stable sort breaks ties by user index
         order = torch.sort(grp.double() + qc / (qc + bc).clamp_min(1e-30), stable=True).indices
         cand, grp = cand.index_select(0, order), grp.index_select(0, order)
-        d = self.demand5.index_select(0, type_a.index_select(0, cand))                                    # [K, 5] float64
+        d = self.demand5.index_select(0, type_a.index_select(0, cand))                   # [K, 5] float64
         cum = d[:, :4].cumsum(0)
         counts = torch.bincount(grp, minlength=E * M)
         first = (counts.cumsum(0) - counts).clamp(max=max(cand.numel() - 1, 0))
