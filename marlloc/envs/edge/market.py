@@ -554,44 +554,55 @@ class EdgeMarket(MarkovGame):
         # the next idle spell of these users starts after their task; thresholds are redrawn then
         s.threshold.view(-1)[idx] = math.inf
 
+    # --- estimates shared by observations, policies and the optimum ---------------------------
+    def quotes(self, prices: Tensor, env_a: Tensor, type_a: Tensor) -> Tensor:
+        """[A, M] quotes q_ij = price_j · D_i · duration_i of tasks (env_a, type_a)."""
+        E, M = prices.shape[:2]
+        per_type = (prices[:, None] * self.priced_units[None, :, None]).sum(3) * self.task_tab[:, 8, None]  # [E, T, M]
+        return per_type.reshape(E * self.n_types, M).index_select(0, env_a * self.n_types + type_a)
+
+    def latency_estimate(self, cap: Tensor, used: Tensor, env_a: Tensor, user_a: Tensor, type_a: Tensor) -> Tensor:
+        """[A, M + 1] latency (ms) each task would see on every node, joining its load ``used``
+        alone (work-conserving rate C·d / (used + d), access link cap), and locally (last
+        column); ``inf`` on nodes that are down. Never above the latency the task really
+        gets, since the real load also holds the other newcomers of the round."""
+        E, M, T = cap.shape[0], self.n_nodes, self.n_types
+        tt = self.task_tab
+        dem = self.demand5[:, :4].float()                                                 # [T, 4]
+        rate = cap[:, None] * dem[None, :, None] / (used[:, None] + dem[None, :, None]).clamp_min(1e-30)
+        comp = units.compute_ms(tt[None, :, 3, None], rate[..., 0].clamp_min(1e-9))
+        comp = torch.where(cap[:, None, :, 0] > 0, comp, math.inf)                         # [E, T, M]
+        up_ms = units.transfer_ms(tt[None, :, 4, None], rate[..., 2].clamp_min(1e-9))
+        dn_ms = units.transfer_ms(tt[None, :, 5, None], rate[..., 3].clamp_min(1e-9))
+        tab = torch.cat([comp, up_ms, dn_ms], 2).view(E * T, 3 * M)
+        c, up, dn = tab.index_select(0, env_a * T + type_a).view(-1, 3, M).unbind(1)      # [A, M] each
+        ut = tt.index_select(0, type_a)                                                   # [A, 9]
+        acc = self.access_mbps.index_select(0, user_a)[:, None]
+        est = (c + torch.maximum(up, units.transfer_ms(ut[:, 4:5], acc))
+               + torch.maximum(dn, units.transfer_ms(ut[:, 5:6], acc)) + self.rtt_ms.index_select(0, user_a))
+        local = units.compute_ms(ut[:, 3:4], self.local_tflops.index_select(0, user_a)[:, None])
+        return torch.cat([est, local], 1)
+
     # --- observations -----------------------------------------------------------------------
     def _observe(self, s: EdgeState, reward: dict[str, Tensor], truncated: Tensor,
                  info: dict[str, Tensor], targets: Tensor | None = None) -> Step:
         """Fresh observations; user rows are computed only for users with a new task (the
         others observe zeros: they have nothing to decide)."""
         cfg, dev = self.config, self.device
-        E, N, M, T = self.n_envs, self.n_users, self.n_nodes, self.n_types
+        E, N, M = self.n_envs, self.n_users, self.n_nodes
         t = min(s.round, cfg.episode_rounds - 1)
         cap = self.cap0 * self._cap_factor(t)                                             # [E, M, 4]
         failed = (cap[..., 0] <= 0).float()                                               # [E, M]
         used = s.used[..., :4].float()
-
-        # per (env, type, node) tables: quote, and the latency a newcomer would see at the
-        # published load (work-conserving rate C·d / (used + d)) before the access-link cap
-        tt = self.task_tab
-        dem = self.demand5[:, :4].float()                                                 # [T, 4]
-        quote = (s.prices[:, None] * self.priced_units[None, :, None]).sum(3) * tt[:, 8, None]  # [E, T, M]
-        rate = cap[:, None] * dem[None, :, None] / (used[:, None] + dem[None, :, None]).clamp_min(1e-30)
-        comp = units.compute_ms(tt[None, :, 3, None], rate[..., 0].clamp_min(1e-9))
-        comp = torch.where(failed[:, None] > 0, math.inf, comp)                           # [E, T, M]
-        up_ms = units.transfer_ms(tt[None, :, 4, None], rate[..., 2].clamp_min(1e-9))
-        dn_ms = units.transfer_ms(tt[None, :, 5, None], rate[..., 3].clamp_min(1e-9))
-        tab = torch.cat([self.type_obs.expand(E, T, -1), quote, comp, up_ms, dn_ms], 2).view(E * T, -1)
-
         idx, env_a = s.pending_idx, s.pending_env
         user_a = idx - env_a * N
         type_a = s.task_type.view(-1).index_select(0, idx)
-        g = tab.index_select(0, env_a * T + type_a)                                       # [A, 9+T+4M]
-        k = self.type_obs.shape[1]
-        q, c, up, dn = g[:, k:].view(-1, 4, M).unbind(1)                                  # [A, M] each
-        ut = self.task_tab.index_select(0, type_a)                                        # [A, 9]
-        acc = self.access_mbps[user_a, None]
-        est = (c + torch.maximum(up, units.transfer_ms(ut[:, 4:5], acc))
-               + torch.maximum(dn, units.transfer_ms(ut[:, 5:6], acc)) + self.rtt_ms.index_select(0, user_a))
-        local = units.compute_ms(ut[:, 3:4], self.local_tflops[user_a, None])
-        log_ratio = torch.log(torch.cat([est, local], 1) / ut[:, 6:7]).clamp(-MAX_RATIO, MAX_RATIO)
+        est = self.latency_estimate(cap, used, env_a, user_a, type_a)                     # [A, M+1]
+        lmax = self.task_tab.index_select(0, type_a)[:, 6:7]
+        log_ratio = torch.log(est / lmax).clamp(-MAX_RATIO, MAX_RATIO)
+        q = self.quotes(s.prices, env_a, type_a)                                          # [A, M]
         rows = torch.cat([
-            g[:, :k],
+            self.type_obs.index_select(0, type_a),
             s.budget_factor.view(-1).index_select(0, idx)[:, None],
             self.user_feats.index_select(0, user_a),
             (q / s.budget.view(-1).index_select(0, idx)[:, None].clamp_min(1e-12)).clamp(max=MAX_RATIO),
