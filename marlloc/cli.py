@@ -44,45 +44,61 @@ def _overrides(config: Path | None, sets: list[str] | None) -> dict:
 
 
 @app.command()
-def demo(
+def evaluate(
+    scenario: Annotated[str, typer.Option(help="Scenario: edge.")] = "edge",
     users: Annotated[int, typer.Option(help="User agents N.")] = 200,
     edges: Annotated[int, typer.Option(help="Edge servers.")] = 5,
     rounds: Annotated[int, typer.Option(help="Rounds per episode.")] = 200,
-    envs: Annotated[int, typer.Option(help="Environments run side by side (one episode each).")] = 4,
-    seed: Annotated[int, typer.Option(help="Seed of arrivals and events.")] = 0,
-    policies: Annotated[str, typer.Option(help="Comma-separated user policies.")] = "random,greedy_latency",
+    policies: Annotated[str, typer.Option(help="Comma-separated user policies: random, greedy, "
+                                          "sequential_greedy, optimum.")] = "random,greedy,sequential_greedy,optimum",
+    pricing: Annotated[str, typer.Option(help="Providers' pricing: fixed, cost_plus, random.")] = "fixed",
+    episodes: Annotated[int, typer.Option(help="Episodes per seed (run side by side).")] = 5,
+    seed: Annotated[int, typer.Option(help="First evaluation seed.")] = 0,
+    n_seeds: Annotated[int, typer.Option("--seeds", help="Number of evaluation seeds (seed, seed+1, ...).")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Folder for summary.json and episodes.csv.")] = None,
+    bound: Annotated[bool, typer.Option(help="Compute the per-round LP upper bound.")] = True,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Step the edge market with baseline user policies (reference prices) and print metrics."""
+    """Evaluate policies on fixed seeds; print a table, optionally write summary.json + episodes.csv."""
     from rich.console import Console
     from rich.table import Table
 
     from marlloc.envs import make
-    from marlloc.evaluation import rollout
-    from marlloc.metrics import EdgeEpisodeMetrics
-    from marlloc.policies import joint
+    from marlloc.evaluation import SCENARIOS, write
+    from marlloc.evaluation import evaluate as run_evaluation
 
+    if scenario not in SCENARIOS:
+        raise ConfigError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
+    if n_seeds < 1:
+        raise ConfigError(f"--seeds must be ≥ 1, got {n_seeds}; try --seeds 1")
     overrides = {"n_users": users, "n_edges": edges, "episode_rounds": rounds, **_overrides(config, set_)}
-    env = make("edge_market_v0", **overrides)
-    names = [p.strip() for p in policies.split(",") if p.strip()]
-    runs = {name: joint(env, name, "fixed", seed) for name in names}  # validates every name first
+    env = make(SCENARIOS[scenario], **overrides)  # validates the config before any run
     con = Console()
     dem = env.steady_state_demand()
     ratio = (dem["edge_tier"] / dem["edge_capacity"]).tolist()
-    con.print(f"edge_market_v0: {env.n_users} users, {env.n_nodes} nodes (cloud + {env.n_nodes - 1} edges), "
-              f"{rounds} rounds × {envs} envs, seed {seed}")
+    con.print(f"{SCENARIOS[scenario]}: {env.n_users} users, {env.n_nodes} nodes (cloud + {env.n_nodes - 1} edges), "
+              f"{rounds} rounds, {episodes} episodes × {n_seeds} seed(s) from {seed}, pricing {pricing}")
     con.print(f"steady state: {float(dem['arrivals_per_round']):.1f} tasks/round; edge-tier demand / edge capacity "
               f"(compute, storage, up, down) = " + ", ".join(f"{r:.2f}" for r in ratio))
-    results = {name: rollout(env, pol, envs, seed) for name, pol in runs.items()}
-    table = Table(title="edge market: mean ± std over environments (providers post reference prices)")
+    ev = run_evaluation(policies, SCENARIOS[scenario], overrides, episodes, list(range(seed, seed + n_seeds)),
+                        pricing, bound=bound, progress=lambda name, s: con.print(f"  done: {name}, seed {s}"))
+    table = Table(title="mean ± half-width of the 95 % CI over episodes (our simulator)")
     table.add_column("metric")
-    for name in results:
+    for name in ev.policies:
         table.add_column(name, justify="right")
-    for k in [k for k in EdgeEpisodeMetrics.KEYS if k != "killed_tasks"]:
-        table.add_row(k, *(f"{float(m[k].mean()):.3f} ± {float(m[k].std(unbiased=False)):.3f}" for m in results.values()))
-    table.add_row("wall_s", *(f"{m['wall_s']:.2f}" for m in results.values()))
+    first = next(iter(ev.policies.values()))
+    for k in [k for k in first if k not in ("wall_s", "killed_tasks")]:
+        cells = []
+        for agg in ev.policies.values():
+            m, (lo, hi) = agg[k]["mean"], agg[k]["ci95"]
+            cells.append("n/a" if m is None else f"{m:.3f} ± {(hi - lo) / 2:.3f}")
+        table.add_row(k, *cells)
+    table.add_row("wall_s", *(f"{agg['wall_s']:.1f}" for agg in ev.policies.values()))
     con.print(table)
+    if out is not None:
+        summary, episodes_csv = write(ev, out)
+        con.print(f"wrote {summary} and {episodes_csv}")
 
 
 @app.command("envs")

@@ -659,3 +659,78 @@ class EdgeMarket(MarkovGame):
             "all": per_type.sum(0),
             "edge_capacity": self.cap0[1:].double().cpu().sum(0),
         }
+
+    def coming_round(self) -> tuple[Tensor, Tensor, Tensor]:
+        """State the coming round's decisions meet: capacity ``[E, M, 4]``, demand in flight
+        ``[E, M, 5]`` after tasks on a node failing this round have died, and their count ``[E]``."""
+        s = self._s
+        if s is None:
+            raise MarllocError("call reset() before asking about the coming round")
+        t = s.round
+        cap = self.cap0 * self._cap_factor(t)
+        used = s.used.clone()
+        n_killed = torch.zeros(self.n_envs, dtype=torch.float64, device=self.device)
+        if t > 0:
+            newly = (cap[..., 0] <= 0) & (self._cap_factor(t - 1)[..., 0] > 0)
+            n_killed = (used[..., 4] * newly).sum(1)
+            used[newly] = 0.0
+        return cap, used, n_killed
+
+    def round_instance(self, deadline_filter: bool = True, strict: bool = False):
+        """The coming round as a :class:`~marlloc.solvers.optimum.RoundInstance` (see there).
+
+        ``strict=False`` (for the upper bound) allows everything the environment admits, up to
+        its 1e-9 tolerance; ``strict=True`` (for a policy applying the answer) keeps a 1e-6
+        margin on capacity and budgets so that the environment admits what the solver chose
+        despite float rounding and the solver's own tolerances."""
+        from marlloc.solvers.optimum import RoundInstance
+
+        s, cfg = self._s, self.config
+        cap, used, n_killed = self.coming_round()
+        E, N, M, t = self.n_envs, self.n_users, self.n_nodes, s.round
+        up = cap[..., 0] > 0
+        idx, env_a = s.pending_idx, s.pending_env
+        user_a = idx - env_a * N
+        type_a = s.task_type.view(-1).index_select(0, idx)
+        tt = self.task_tab.index_select(0, type_a).double()
+        budget = s.budget.view(-1).index_select(0, idx).double()
+        lat = self.latency_estimate(cap, used[..., :4].float(), env_a, user_a, type_a).double()  # [K, M+1]
+        quote = self.quotes(s.prices, env_a, type_a).double()                             # [K, M]
+        lmax, alpha = tt[:, 6], tt[:, 7]
+
+        n_dec = torch.bincount(env_a, minlength=E).double()
+        live = s.done_from > t                                                            # [E, M]
+        w_u = cfg.user_weight / n_dec.clamp_min(1)                                        # [E]
+        w_p = cfg.provider_weight / live.sum(1).double().clamp_min(1)                     # [E]
+        wu_k, wp_k = w_u[env_a, None], w_p[env_a, None]
+        cap64 = cap.double()
+        demand = self.demand5.index_select(0, type_a)[:, :4]                              # [K, 4]
+        util_gain = torch.where(cap64[env_a] > 0, demand[:, None] / cap64[env_a].clamp_min(1e-30), 0.0).mean(2)
+        rs = self.revenue_scale.double()
+        scored = live & up                                                                # nodes whose reward can change
+        # the payment enters linearly: take the end of [quote, budget] that the objective prefers
+        slope = -(cfg.beta + cfg.eta) * wu_k / budget[:, None] + (1 - cfg.mu) * wp_k * scored[env_a] / rs
+        pay = torch.where(slope > 0, budget[:, None].expand_as(quote), quote)
+        gain = alpha[:, None] * torch.log(lmax[:, None] / lat.clamp_min(1.0))              # [K, M+1]
+        coef = wu_k * gain
+        coef[:, :M] += -(cfg.beta + cfg.eta) * wu_k * pay / budget[:, None] + wp_k * scored[env_a] * (
+            cfg.mu * util_gain + (1 - cfg.mu) * pay / rs)
+        feasible = torch.ones_like(coef, dtype=torch.bool)
+        margin = 1e-6 if strict else 0.0
+        feasible[:, :M] = up[env_a] & (quote <= budget[:, None] * (1 - margin))
+        if deadline_filter:
+            feasible[:, :M] &= lat[:, :M] <= lmax[:, None]
+
+        util0 = torch.where(cap64 > 0, used[..., :4] / cap64.clamp_min(1e-30), 0.0).clamp(max=1).mean(2)  # [E, M]
+        const = -cfg.failure_penalty * n_killed * w_u + w_p * (cfg.mu * util0 * live).sum(1)
+        # a live node that is down scores 0 and no z; an up one carries its overload variable
+        penalty = torch.where(scored, cfg.nu * w_p[:, None], 0.0)
+        free = (cap64 - used[..., :4]).clamp(min=0)
+        free = free * (1 - margin) - margin if strict else free + 1e-9
+        np_ = lambda x: x.detach().cpu().numpy()  # noqa: E731
+        return RoundInstance(
+            n_envs=E, n_nodes=M, task_env=np_(env_a), task_index=np_(idx), coef=np_(coef), feasible=np_(feasible),
+            payment=np_(pay), budget=np_(budget), demand=np_(demand), free=np_(free.clamp(min=0)),
+            util_gain=np_(util_gain), util0=np_(util0), overload_penalty=np_(penalty),
+            threshold=cfg.overload_threshold, const=np_(const),
+        )
