@@ -74,7 +74,7 @@ def evaluate(
         raise ConfigError(f"--seeds must be ≥ 1, got {n_seeds}; try --seeds 1")
     overrides = {"n_users": users, "n_edges": edges, "episode_rounds": rounds, **_overrides(config, set_)}
     env = make(SCENARIOS[scenario], **overrides)  # validates the config before any run
-    con = Console()
+    con = Console(width=max(Console().width, 120))  # the table stays readable in narrow or captured output
     dem = env.steady_state_demand()
     ratio = (dem["edge_tier"] / dem["edge_capacity"]).tolist()
     con.print(f"{SCENARIOS[scenario]}: {env.n_users} users, {env.n_nodes} nodes (cloud + {env.n_nodes - 1} edges), "

@@ -1,4 +1,4 @@
-"""The CLI: every command has --help, errors are one line with exit code 2, the demo runs."""
+"""The CLI: every command has --help, errors are one line with exit code 2, commands run."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ def test_help_on_every_command(cmd, capsys):
     assert "Usage" in capsys.readouterr().out
 
 
-def test_demo_prints_a_metrics_table(capsys):
-    assert main(["demo", "--users", "20", "--edges", "2", "--rounds", "15", "--envs", "2"]) == 0
+def test_evaluate_prints_a_metrics_table(capsys):
+    assert main(["evaluate", "--users", "20", "--edges", "2", "--rounds", "15", "--episodes", "2",
+                 "--policies", "random,greedy"]) == 0
     out = capsys.readouterr().out
-    for word in ("system_utility", "jain", "random", "greedy_latency", "edge-tier demand"):
+    for word in ("system_utility", "jain", "random", "greedy", "edge-tier demand"):
         assert word in out
 
 
@@ -34,12 +35,12 @@ def test_envs_lists_every_registered_env(capsys):
 
 
 @pytest.mark.parametrize("args", [
-    ["demo", "--users", "0"],
-    ["demo", "--set", "cloud_compute_tflops=-1"],
-    ["demo", "--set", 'events=[{"kind": "quake", "start_round": 1}]'],
-    ["demo", "--set", "nonsense"],
-    ["demo", "--policies", "clairvoyant"],
-    ["demo", "--config", "/nonexistent/cfg.json"],
+    ["evaluate", "--users", "0"],
+    ["evaluate", "--set", "cloud_compute_tflops=-1"],
+    ["evaluate", "--set", 'events=[{"kind": "quake", "start_round": 1}]'],
+    ["evaluate", "--set", "nonsense"],
+    ["evaluate", "--policies", "clairvoyant"],
+    ["evaluate", "--config", "/nonexistent/cfg.json"],
 ])
 def test_bad_input_is_one_line_and_exit_2(args, capsys):
     assert main(args) == 2
@@ -50,15 +51,15 @@ def test_bad_input_is_one_line_and_exit_2(args, capsys):
 def test_malformed_topology_through_the_cli(tmp_path, capsys):
     bad = tmp_path / "sites.csv"
     bad.write_text("SITE_ID,LATITUDE\n1,-37.8\n")
-    assert main(["demo", "--set", f"sites_csv={bad}", "--set", f"users_csv={bad}"]) == 2
+    assert main(["evaluate", "--set", f"sites_csv={bad}", "--set", f"users_csv={bad}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "LONGITUDE" in err
 
 
 def test_console_script_has_no_traceback_and_real_exit_code():
-    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "demo", "--users", "-3"],
+    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "evaluate", "--users", "-3"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "n_users" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "demo", "--no-such-flag"],
+    r = subprocess.run([sys.executable, "-m", "marlloc.cli", "evaluate", "--no-such-flag"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr

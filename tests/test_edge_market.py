@@ -164,7 +164,7 @@ def test_default_scenario_is_contested():
 def test_node_failure_kills_tasks_in_flight_and_retires_the_provider():
     env = make("edge_market_v0", **{**TOY, "episode_rounds": 30}, arrival_prob=0.9,
                events=[{"kind": "node_failure", "start_round": 10, "node": 2}])
-    pol = joint(env, "greedy_latency")
+    pol = joint(env, "greedy")
     step = env.reset(4, seed=0)
     for t in range(30):
         in_flight_there = int((env._s.host == 2).sum())
@@ -238,7 +238,7 @@ def test_greedy_beats_random_on_the_default_market():
     from marlloc.evaluation import rollout
 
     r = rollout(env, joint(env, "random"), 2, 0)
-    g = rollout(env, joint(env, "greedy_latency"), 2, 0)
+    g = rollout(env, joint(env, "greedy"), 2, 0)
     assert float(g["avg_qoe"].mean()) > float(r["avg_qoe"].mean())
     assert set(EdgeEpisodeMetrics.KEYS) <= set(g)
 

@@ -8,13 +8,15 @@ system utility (eq. 1.10 with the weights normalised by counts, exactly as the e
     max  Σ_ij c_ij x_ij − Σ_j p_j z_j + const
     s.t. Σ_j x_ij = 1                                     every task gets one option
          Σ_i D_id x_ij ≤ free_jd                          four dimensions, tasks in flight counted
-         Σ_i u_ij x_ij − (1 − θ) z_j ≤ θ − util0_j        z_j = 1 when node j's utilisation > θ
+         Σ_i u_ij x_ij − U_j z_j ≤ θ − util0_j            z_j = 1 when node j's utilisation > θ
          x, z ∈ {0, 1}  (the LP relaxation: [0, 1])
 
 c_ij holds the user's reward (QoE at the task's latency estimate minus (β + η)·payment/budget,
 weighted ω_u / decisions) and the provider's (μ · utilisation added + (1 − μ) · payment /
 revenue_scale, weighted ω_r / live providers); the payment, anywhere in [quote, budget], enters
-linearly, so the better end is chosen in closed form. z_j carries the overload penalty ν.
+linearly, so the better end is chosen in closed form. z_j carries the overload penalty ν; its
+big-M U_j is the most node j's utilisation can exceed θ by (≤ 1 − θ in the market, where
+capacity caps every dimension), the tightest value that keeps the relaxation a bound.
 
 Latency is the **newcomer estimate**: the rate a task would get joining the node's load in
 flight alone (``EdgeMarket.latency_estimate``). The real rate is never higher, because the
@@ -60,6 +62,7 @@ class RoundInstance:
     overload_penalty: np.ndarray  # [E, M] objective cost of z_j (0: node not scored)
     threshold: float           # θ, overload threshold
     const: np.ndarray          # [E] constant part of the round's system utility
+    util_max: np.ndarray | None = None  # [E, M] highest reachable utilisation (None: util0 + every gain)
 
     @property
     def n_tasks(self) -> int:
@@ -107,14 +110,19 @@ class AssignmentOptimum:
             rows.append(r0 + (e_v * M + j_v) * 4 + d), cols.append(v_node), vals.append(inst.demand[ti[v_node], d])
         lo.append(np.full(E * M * 4, -np.inf)), hi.append(inst.free.reshape(-1))
         r1 = r0 + E * M * 4
-        # overload rows of scored nodes: Σ u x − (1 − θ) z ≤ θ − util0
+        # overload rows of scored nodes: Σ u x − U z ≤ θ − util0, U the largest possible excess
         z_row = np.full(E * M, -1)
         z_row[zs] = np.arange(zs.size)
         g_v = e_v * M + j_v
+        gain_v = inst.util_gain[ti[v_node], j_v]
+        reach = inst.util0.reshape(-1).copy()
+        np.add.at(reach, g_v, gain_v)
+        if inst.util_max is not None:
+            reach = np.minimum(reach, inst.util_max.reshape(-1))
+        big_m = np.maximum(reach[zs] - inst.threshold, 1e-9)
         keep = z_row[g_v] >= 0
-        rows.append(r1 + z_row[g_v[keep]]), cols.append(v_node[keep]), vals.append(inst.util_gain[ti[v_node], j_v][keep])
-        rows.append(r1 + np.arange(zs.size)), cols.append(V + np.arange(zs.size))
-        vals.append(np.full(zs.size, -(1 - inst.threshold)))
+        rows.append(r1 + z_row[g_v[keep]]), cols.append(v_node[keep]), vals.append(gain_v[keep])
+        rows.append(r1 + np.arange(zs.size)), cols.append(V + np.arange(zs.size)), vals.append(-big_m)
         lo.append(np.full(zs.size, -np.inf)), hi.append(inst.threshold - inst.util0.reshape(-1)[zs])
         n_row = r1 + zs.size
 
@@ -135,7 +143,7 @@ class AssignmentOptimum:
             self._finish(inst, None, ti, oj, zs, status, np.nan, t0)
             return self
         gap = 0.0 if self.relax else float(getattr(res, "mip_gap", 0.0) or 0.0)
-        self._finish(inst, res.x, ti, oj, zs, status if K or zs.size else "empty", gap, t0,
+        self._finish(inst, res.x, ti, oj, zs, "empty" if K == 0 else status, gap, t0,
                      dual=None if self.relax else getattr(res, "mip_dual_bound", None))
         return self
 

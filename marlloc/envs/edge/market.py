@@ -733,4 +733,5 @@ class EdgeMarket(MarkovGame):
             payment=np_(pay), budget=np_(budget), demand=np_(demand), free=np_(free.clamp(min=0)),
             util_gain=np_(util_gain), util0=np_(util0), overload_penalty=np_(penalty),
             threshold=cfg.overload_threshold, const=np_(const),
+            util_max=np_(torch.full_like(util0, 1.0 + 1e-6)),  # capacity caps every dimension
         )
