@@ -101,6 +101,113 @@ def evaluate(
         con.print(f"wrote {summary} and {episodes_csv}")
 
 
+def _parse_sets(items: list[str] | None, what: str) -> dict:
+    out = {}
+    for item in items or []:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"{what} must look like field=value, got {item!r}; e.g. {what} actor_lr=3e-4")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+@app.command()
+def train(
+    scenario: Annotated[str, typer.Option(help="Scenario: edge.")] = "edge",
+    algo: Annotated[str, typer.Option(help="Learner: maddpg.")] = "maddpg",
+    users: Annotated[int, typer.Option(help="User agents N.")] = 200,
+    edges: Annotated[int, typer.Option(help="Edge servers.")] = 5,
+    episode_rounds: Annotated[int, typer.Option(help="Rounds per training episode.")] = 200,
+    rounds: Annotated[int | None, typer.Option(help="Training rounds (default 5000; with --resume: the run's own).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of everything in the run.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder exactly where its last "
+                                                "checkpoint left it.")] = None,
+    critic: Annotated[str, typer.Option(help="pooled (N-independent), full (N ≤ 10) or local (IDDPG).")] = "pooled",
+    eval_every: Annotated[int, typer.Option(help="Evaluate the greedy actors every this many rounds.")] = 100,
+    eval_episodes: Annotated[int, typer.Option(help="Episodes per periodic evaluation.")] = 2,
+    final_episodes: Annotated[int, typer.Option(help="Episodes of the final evaluation (summary.json).")] = 5,
+    checkpoint_every: Annotated[int, typer.Option(help="Checkpoint every this many rounds.")] = 500,
+    tensorboard: Annotated[bool, typer.Option(help="Also log to DIR/tensorboard (needs tensorboard).")] = False,
+    hp: Annotated[list[str] | None, typer.Option("--hp", help="Override a learner setting: --hp actor_lr=3e-4. "
+                                                 "Repeatable.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train a learner on a scenario into a run folder (metrics.csv, checkpoints/, summary.json)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from marlloc.algos import ALGOS
+    from marlloc.core.config import to_dict
+    from marlloc.envs import make
+    from marlloc.evaluation import SCENARIOS
+
+    if algo not in ALGOS:
+        raise ConfigError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
+    if scenario not in SCENARIOS or scenario != "edge":
+        raise ConfigError(f"--scenario must be edge for {algo}, got {scenario!r}")
+    cfg_cls, train_fn = ALGOS[algo]
+    if resume is not None:
+        saved = resume / "config.json"
+        if not saved.is_file():
+            raise ConfigError(f"--resume must name a run folder with config.json, got {str(resume)!r}")
+        run = json.loads(saved.read_text())
+        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["algo_config"].items()})
+        env_cfg, seed, out = run["env_config"], run["seed"], resume
+        rounds = rounds if rounds is not None else run["rounds"]
+        opts = run["run"]  # the run's own evaluation and checkpoint cadence
+        eval_every, eval_episodes = opts["eval_every_rounds"], opts["eval_episodes"]
+        checkpoint_every, final_episodes = opts["checkpoint_every_rounds"], opts["final_episodes"]
+    else:
+        if out is None:
+            raise ConfigError("--out must name the run folder (or use --resume DIR); e.g. --out runs/maddpg-200")
+        if (out / "checkpoints" / "last.pt").exists():
+            raise ConfigError(f"{out} already holds a run; continue it with --resume {out} or pick another --out")
+        fields = {f for f in cfg_cls.__dataclass_fields__}
+        overrides = {"critic": critic, **_parse_sets(hp, "--hp")}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ConfigError(f"--hp field {unknown[0]!r} is not a {algo} setting; valid: {', '.join(sorted(fields))}")
+        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+        env_cfg = to_dict(make(SCENARIOS[scenario], **{"n_users": users, "n_edges": edges,
+                                                       "episode_rounds": episode_rounds,
+                                                       **_overrides(config, set_)}).config)
+        rounds = 5000 if rounds is None else rounds
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}")) as bar:
+        task = bar.add_task(f"{algo} on {scenario}", total=rounds, note="")
+
+        def progress(r, row):
+            note = f"eval utility {row['eval/system_utility']:.3f}" if "eval/system_utility" in row else None
+            bar.update(task, completed=r, **({"note": note} if note else {}))
+
+        summary = train_fn(algo_cfg, env_cfg, rounds, seed, out, eval_every_rounds=eval_every,
+                           eval_episodes=eval_episodes, checkpoint_every_rounds=checkpoint_every,
+                           resume=resume is not None, final_episodes=final_episodes, tensorboard=tensorboard,
+                           progress=progress)
+    m = summary["policies"][algo]
+    typer.echo(f"{algo}: system utility {m['system_utility']['mean']:.3f}, "
+               f"utility / LP bound {m['utility_vs_bound']['mean']:.3f}, avg QoE {m['avg_qoe']['mean']:.3f}; "
+               f"run folder {out}")
+
+
+@app.command("export")
+def export_cmd(
+    checkpoint: Annotated[Path, typer.Argument(help="A training checkpoint, e.g. DIR/checkpoints/last.pt.")],
+    out: Annotated[Path, typer.Option(help="Folder for user.pt2 and provider.pt2.")],
+) -> None:
+    """Export trained actors (torch.export) for decentralised execution without marlloc's training code."""
+    from marlloc.algos.maddpg import export
+
+    if not checkpoint.is_file():
+        raise ConfigError(f"checkpoint must be an existing file, got {str(checkpoint)!r}")
+    for f in export(checkpoint, out):
+        typer.echo(f"wrote {f}")
+
+
 @app.command("envs")
 def list_envs() -> None:
     """List registered environments with their roles, observation sizes and action spaces."""

@@ -87,7 +87,7 @@ class Evaluation:
 def aggregate(values: list[float]) -> dict:
     """Mean, sample std and 95 % CI (Student t) of per-episode values; non-finite values are
     dropped (``n`` counts what is left)."""
-    from scipy.stats import t as student
+    from scipy.special import stdtrit  # Student t quantile; lighter to import than scipy.stats
 
     xs = [v for v in values if math.isfinite(v)]
     n = len(xs)
@@ -95,7 +95,7 @@ def aggregate(values: list[float]) -> dict:
         return {"mean": None, "std": None, "ci95": [None, None], "n": 0}
     mean = sum(xs) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else 0.0
-    half = float(student.ppf(0.975, n - 1)) * std / math.sqrt(n) if n > 1 else 0.0
+    half = float(stdtrit(n - 1, 0.975)) * std / math.sqrt(n) if n > 1 else 0.0
     return {"mean": mean, "std": std, "ci95": [mean - half, mean + half], "n": n}
 
 
@@ -118,20 +118,23 @@ def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: 
     scenario = next((k for k, v in SCENARIOS.items() if v == env_id), env_id)
     env = make(env_id, **(config or {}))
     ev = Evaluation(scenario, env_id, to_dict(env.config), seeds, episodes, pricing)
+    # a trained policy "maddpg:PATH" is listed as "maddpg" unless two share that name
+    short = [n.partition(":")[0] for n in names]
+    label = {n: (s if short.count(s) == 1 else n) for n, s in zip(names, short, strict=True)}
     for name in names:
         wall = 0.0
         for seed in seeds:
             out = rollout(env, joint(env, name, pricing, seed), episodes, seed, bound=bound)
             wall += out.pop("wall_s")
             for i in range(episodes):
-                ev.rows.append({"policy": name, "seed": seed, "episode": i,
+                ev.rows.append({"policy": label[name], "seed": seed, "episode": i,
                                 **{k: float(v[i]) for k, v in out.items()}})
             if progress is not None:
                 progress(name, seed)
         keys = [k for k in ev.rows[-1] if k not in ("policy", "seed", "episode")]
-        mine = [r for r in ev.rows if r["policy"] == name]
-        ev.policies[name] = {k: aggregate([r[k] for r in mine]) for k in keys}
-        ev.policies[name]["wall_s"] = wall
+        mine = [r for r in ev.rows if r["policy"] == label[name]]
+        ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in keys}
+        ev.policies[label[name]]["wall_s"] = wall
     return ev
 
 
@@ -141,6 +144,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are meant to be read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

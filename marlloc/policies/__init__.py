@@ -187,18 +187,32 @@ USER_POLICIES = {"random": UniformRandom, "greedy": Greedy, "sequential_greedy":
 PROVIDER_POLICIES = {"fixed": FixedPrices, "cost_plus": CostPlus, "random": UniformRandom}
 
 
+# trained policies: "<algo>:<checkpoint path>", acting for every role they learned
+TRAINED = {"maddpg": "marlloc.algos.maddpg"}
+
+
 def check_names(users: list[str], pricing: str) -> None:
     """One-line errors for unknown policy names, before anything runs."""
     for name in users:
+        algo, sep, path = name.partition(":")
+        if sep and algo in TRAINED and path:
+            continue
         if name not in USER_POLICIES:
-            raise ConfigError(f"unknown user policy {name!r}; choose one of: {', '.join(USER_POLICIES)}")
+            raise ConfigError(f"unknown user policy {name!r}; choose one of: {', '.join(USER_POLICIES)}, "
+                              f"or {'|'.join(TRAINED)}:CHECKPOINT")
     if pricing not in PROVIDER_POLICIES:
         raise ConfigError(f"unknown pricing {pricing!r}; choose one of: {', '.join(PROVIDER_POLICIES)}")
 
 
 def joint(env: MarkovGame, user: str, provider: str = "fixed", seed: int = 0) -> dict[str, object]:
-    """One policy per role of the edge market, by registry name."""
+    """One policy per role of the edge market, by registry name; a trained policy
+    (``maddpg:DIR/checkpoints/last.pt``) brings its own providers, so ``provider`` is ignored."""
     check_names([user], provider)
+    algo, sep, path = user.partition(":")
+    if sep:
+        import importlib
+
+        return importlib.import_module(TRAINED[algo]).load_policy(path, env)
     return {"user": USER_POLICIES[user](env, "user", seed), "provider": PROVIDER_POLICIES[provider](env, "provider", seed + 1)}
 
 

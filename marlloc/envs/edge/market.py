@@ -155,6 +155,11 @@ class EdgeMarket(MarkovGame):
                                  PROVIDER_OBS),
         }
         self.state_dim = M * len(PROVIDER_OBS) + 2 * (M + 1) + 1
+        # where the parts of the global state sit: provider observations, this round's per-target
+        # choice shares and bid shares (local last), and the round fraction
+        P = M * len(PROVIDER_OBS)
+        self.state_layout = {"providers": slice(0, P), "choices": slice(P, P + M + 1),
+                             "bids": slice(P + M + 1, P + 2 * (M + 1)), "round": slice(P + 2 * (M + 1), P + 2 * M + 3)}
         self._s: EdgeState | None = None
 
     # --- scenario: fixed by scenario_seed ---------------------------------------------------
@@ -255,6 +260,7 @@ class EdgeMarket(MarkovGame):
             raise MarllocError(f"n_envs must be an integer ≥ 1, got {n_envs!r}; try n_envs=1")
         cfg, dev = self.config, self.device
         seed = 0 if seed is None else int(seed)
+        self._seed = seed
         self.n_envs = E = n_envs
         N, M = self.n_users, self.n_nodes
         self._g_arrivals = torch_rng(seed, "arrivals", dev)
@@ -638,6 +644,37 @@ class EdgeMarket(MarkovGame):
             truncated=truncated,
             info=info,
         )
+
+    # --- checkpointing ------------------------------------------------------------------------
+    _DYNAMIC = ("task_type", "budget", "budget_factor", "pending", "pending_idx", "pending_env", "remaining",
+                "host", "threshold", "used", "prices", "util", "req_stats")
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue this batch exactly (tensors and ints only, so it loads
+        with ``torch.load(weights_only=True)``); schedules are rebuilt from the reset seed."""
+        s = self._s
+        if s is None:
+            raise MarllocError("call reset() before state_dict()")
+        return {
+            "seed": self._seed, "n_envs": self.n_envs, "round": s.round,
+            **{k: getattr(s, k).clone() for k in self._DYNAMIC},
+            "g_arrivals": self._g_arrivals.get_state(), "g_events": self._g_events.get_state(),
+            "obs_turn": self._obs_turn, "obs_rows": [r.clone() for r in self._obs_rows],
+            "obs_bufs": [b.clone() for b in self._obs_bufs],
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        """Continue from :meth:`state_dict` (same config)."""
+        self.reset(n_envs=int(d["n_envs"]), seed=int(d["seed"]))
+        s = self._s
+        s.round = int(d["round"])
+        for k in self._DYNAMIC:
+            setattr(s, k, d[k].to(self.device).clone())
+        self._g_arrivals.set_state(d["g_arrivals"])
+        self._g_events.set_state(d["g_events"])
+        self._obs_turn = int(d["obs_turn"])
+        self._obs_rows = [r.to(self.device).clone() for r in d["obs_rows"]]
+        self._obs_bufs = [b.to(self.device).clone() for b in d["obs_bufs"]]
 
     # --- analysis -------------------------------------------------------------------------------
     def steady_state_demand(self) -> dict[str, Tensor]:
