@@ -123,7 +123,7 @@ def test_decentralised_actor_needs_only_a_local_observation(trained):
     policy = load_policy(trained, env)
     decide = policy["user"].decision
     obs = torch.randn(7, env.roles["user"].obs_dim)
-    node, bid = decide(obs)
+    node, bid = decide(obs, torch.zeros(7, env.n_nodes + 1))
     assert node.shape == (7,) and node.dtype == torch.long and ((bid >= 0) & (bid <= 1)).all()
     assert isinstance(decide, UserDecision)
 
@@ -136,9 +136,13 @@ def test_exported_actors_act_identically(trained, tmp_path):
     provider = torch.export.load(files[1]).module()
     step = env.reset(3, seed=5)
     obs_u = step.obs["user"].reshape(-1, env.roles["user"].obs_dim)
-    n0, b0 = policy["user"].decision(obs_u)
-    n1, b1 = user(obs_u)
-    assert torch.equal(n0, n1) and torch.equal(b0, b1)
+    from marlloc.algos.maddpg import gumbel_noise
+
+    noise = gumbel_noise((obs_u.shape[0], env.n_nodes + 1), torch.Generator().manual_seed(0))
+    for z in (noise, torch.zeros_like(noise)):
+        n0, b0 = policy["user"].decision(obs_u, z)
+        n1, b1 = user(obs_u, z)
+        assert torch.equal(n0, n1) and torch.equal(b0, b1)
     obs_p = step.obs["provider"].reshape(-1, env.roles["provider"].obs_dim)
     assert torch.equal(policy["provider"].decision(obs_p), provider(obs_p))
 

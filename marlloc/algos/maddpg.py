@@ -104,6 +104,9 @@ class MaddpgConfig:
     """... and after annealing."""
     anneal_rounds: int = 3000
     """Rounds over which exploration and temperature anneal linearly."""
+    stochastic_execution: bool = True
+    """Users sample their node from the policy when acting (identical users then spread over
+    nodes instead of herding onto one); False takes the most likely node."""
     logit_reg: float = 1e-3
     """Penalty on squared node logits, keeping the softmax away from saturation."""
     grad_clip: float = 10.0
@@ -297,8 +300,7 @@ class Maddpg:
         if idx.numel():
             o = obs_u[idx]
             logits, markup = self.actor_u(o)
-            gumbel = -torch.log(-torch.log(torch.rand(logits.shape, generator=g, device=self.device).clamp_min(1e-20)))
-            pick = (logits + gumbel).argmax(1)  # a sample of softmax(logits)
+            pick = (logits + gumbel_noise(logits.shape, g)).argmax(1)  # a sample of softmax(logits)
             rand = torch.randint(M + 1, pick.shape, generator=g, device=self.device)
             pick = torch.where(torch.rand(pick.shape, generator=g, device=self.device) < sch["eps"], rand, pick)
             markup = (markup + sch["bid_noise"] * torch.randn(markup.shape, generator=g, device=self.device)).clamp(0, 1)
@@ -362,8 +364,7 @@ class Maddpg:
     # --- learning ---
     def straight_through(self, logits: Tensor, tau: float) -> Tensor:
         """Gumbel-softmax sample: hard one-hot forward, soft gradient (noise from the run's generator)."""
-        u = torch.rand(logits.shape, generator=self.g, device=self.device).clamp_min(1e-20)
-        soft = torch.softmax((logits - torch.log(-torch.log(u))) / tau, 1)
+        soft = torch.softmax((logits + gumbel_noise(logits.shape, self.g)) / tau, 1)
         hard = F.one_hot(soft.argmax(1), logits.shape[1]).to(soft.dtype)
         return hard - soft.detach() + soft
 
@@ -436,17 +437,26 @@ class Maddpg:
 
 
 class UserDecision(nn.Module):
-    """Actor-only user policy: local observation [B, D] -> (node [B] long, bid fraction [B]).
-    Deterministic (argmax node, mean bid); needs neither critics nor the environment."""
+    """Actor-only user policy: (local observation [B, D], Gumbel noise [B, M + 1]) -> (node [B]
+    long, bid fraction [B]); needs neither critics nor the environment.
+
+    The node is argmax(logits + noise): with standard Gumbel noise it is a sample of the
+    policy's softmax (stochastic execution), with zero noise its mode. Passing the noise in keeps
+    the module deterministic and exportable; :func:`gumbel_noise` draws it."""
 
     def __init__(self, actor: UserActor):
         super().__init__()
         self.actor = actor
 
-    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, obs: Tensor, noise: Tensor) -> tuple[Tensor, Tensor]:
         logits, markup = self.actor(obs)
-        node = logits.argmax(1)
+        node = (logits + noise).argmax(1)
         return node, self.actor.bid(obs, F.one_hot(node, logits.shape[1]).float(), markup)
+
+
+def gumbel_noise(shape, g: torch.Generator) -> Tensor:
+    """Standard Gumbel noise from generator ``g``."""
+    return -torch.log(-torch.log(torch.rand(shape, generator=g, device=g.device).clamp_min(1e-20)))
 
 
 class ProviderDecision(nn.Module):
@@ -461,10 +471,13 @@ class ProviderDecision(nn.Module):
 
 
 class _UserPolicy:
-    """Role policy (``act(step)``) from a user decision module: only deciding users are computed."""
+    """Role policy (``act(step)``) from a user decision module: only deciding users are computed.
+    ``sample=True`` draws each node from the policy (noise from a generator seeded with
+    ``seed``), ``False`` takes the mode."""
 
-    def __init__(self, decision: nn.Module, n_nodes: int):
-        self.decision, self.M = decision, n_nodes
+    def __init__(self, decision: nn.Module, n_nodes: int, sample: bool = True, seed: int = 0):
+        self.decision, self.M, self.sample = decision, n_nodes, sample
+        self.g = torch.Generator(device=next(decision.parameters()).device).manual_seed(seed)
 
     @torch.no_grad()
     def act(self, step: Step) -> dict[str, Tensor]:
@@ -474,7 +487,9 @@ class _UserPolicy:
         node = torch.full((E * N,), self.M, dtype=torch.long, device=obs.device)
         bid = torch.zeros(E * N, device=obs.device)
         if idx.numel():
-            node[idx], bid[idx] = self.decision(obs.reshape(E * N, -1)[idx])
+            shape = (idx.numel(), self.M + 1)
+            noise = gumbel_noise(shape, self.g) if self.sample else torch.zeros(shape, device=obs.device)
+            node[idx], bid[idx] = self.decision(obs.reshape(E * N, -1)[idx], noise)
         return {"node": node.view(E, N), "bid": bid.view(E, N, 1)}
 
 
@@ -489,13 +504,13 @@ class _ProviderPolicy:
         return {"price": self.decision(obs.reshape(E * M, -1)).view(E, M, 3)}
 
 
-def policies(learner: Maddpg) -> dict[str, object]:
-    """The learner's greedy actors as a joint policy for the evaluation harness."""
-    return {"user": _UserPolicy(UserDecision(learner.actor_u), learner.M),
+def policies(learner: Maddpg, seed: int = 0) -> dict[str, object]:
+    """The learner's actors, without exploration noise, as a joint policy for the harness."""
+    return {"user": _UserPolicy(UserDecision(learner.actor_u), learner.M, learner.cfg.stochastic_execution, seed),
             "provider": _ProviderPolicy(ProviderDecision(learner.actor_p))}
 
 
-def load_policy(path: str | Path, env) -> dict[str, object]:
+def load_policy(path: str | Path, env, seed: int = 0) -> dict[str, object]:
     """A joint policy from a training checkpoint (actors only), checked against ``env``."""
     from marlloc.core.errors import ConfigError
 
@@ -516,13 +531,15 @@ def load_policy(path: str | Path, env) -> dict[str, object]:
         raise ConfigError(f"checkpoint {path} was trained on a market with other observation sizes "
                           f"(this one: {du} user / {dp} provider features, {M} nodes); evaluate it with its "
                           "own n_edges") from None
-    return {"user": _UserPolicy(UserDecision(actor_u).to(env.device), M),
+    sample = ck["algo_config"]["stochastic_execution"]
+    return {"user": _UserPolicy(UserDecision(actor_u).to(env.device), M, sample, seed),
             "provider": _ProviderPolicy(ProviderDecision(actor_p).to(env.device))}
 
 
 def export(path: str | Path, out_dir: str | Path) -> list[Path]:
     """Export a checkpoint's actors with ``torch.export`` (``user.pt2``, ``provider.pt2``):
-    ``torch.export.load(f).module()(obs)`` gives the same actions as the trained policy."""
+    ``torch.export.load(f).module()`` maps ``(obs, noise)`` (users) or ``obs`` (providers) to the
+    same actions as the trained policy; zero noise gives the users' most likely node."""
     ck = torch.load(Path(path), weights_only=True)
     hidden, markup_max = tuple(ck["algo_config"]["hidden"]), ck["algo_config"]["markup_max"]
     dims = ck["dims"]
@@ -534,9 +551,12 @@ def export(path: str | Path, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     batch = torch.export.Dim("batch", min=1)
     files = []
-    for name, module, width in (("user", UserDecision(actor_u), dims["user_obs"]),
-                                ("provider", ProviderDecision(actor_p), dims["provider_obs"])):
-        program = torch.export.export(module.eval(), (torch.zeros(2, width),), dynamic_shapes=({0: batch},))
+    n_opt = dims["n_nodes"] + 1
+    for name, module, args, shapes in (
+        ("user", UserDecision(actor_u), (torch.zeros(2, dims["user_obs"]), torch.zeros(2, n_opt)), ({0: batch}, {0: batch})),
+        ("provider", ProviderDecision(actor_p), (torch.zeros(2, dims["provider_obs"]),), ({0: batch},)),
+    ):
+        program = torch.export.export(module.eval(), args, dynamic_shapes=shapes)
         f = out / f"{name}.pt2"
         torch.export.save(program, f)
         files.append(f)
@@ -683,7 +703,7 @@ def train(cfg: MaddpgConfig, env_config: dict, rounds: int, seed: int, out: str 
             row.update(losses)
         # --- evaluate ---
         if r % eval_every_rounds == 0 or r == rounds:
-            ev = rollout(eval_env, policies(learner), eval_episodes, eval_seed)
+            ev = rollout(eval_env, policies(learner, eval_seed), eval_episodes, eval_seed)
             row.update({f"eval/{k}": float(v.mean()) for k, v in ev.items() if k != "wall_s"})
         row["charts/wall_s"] = time.perf_counter() - t0
         rows.append(row)
