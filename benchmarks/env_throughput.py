@@ -50,6 +50,7 @@ import time
 
 import numpy as np
 import torch
+from _common import ints, table
 
 import marlloc.envs
 
@@ -57,24 +58,14 @@ ENV_ID = "edge_market_v0"
 BIG_BATCH = 32_000  # "best batched" is chosen among configurations with n_envs * N >= this
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        vals = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
-    if not vals or any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return vals
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--users", type=_ints, default=[50, 200, 500, 2000, 10000],
+    p.add_argument("--users", type=ints, default=[50, 200, 500, 2000, 10000],
                    help="users per environment N for the batched path (default: 50,200,500,2000,10000)")
-    p.add_argument("--envs", type=_ints, default=[1, 8, 32, 64, 128],
+    p.add_argument("--envs", type=ints, default=[1, 8, 32, 64, 128],
                    help="batch sizes n_envs for the batched path (default: 1,8,32,64,128)")
-    p.add_argument("--dict-users", type=_ints, default=[50, 200, 500, 2000],
+    p.add_argument("--dict-users", type=ints, default=[50, 200, 500, 2000],
                    help="users N for the PettingZoo dict path (default: 50,200,500,2000)")
     p.add_argument("--steps", type=int, default=30, help="timed steps per repeat (default 30)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported (default 5)")
@@ -206,13 +197,7 @@ def print_table(rows: list[dict]) -> None:
              f"{r['median_s_per_step'] * 1e3:.3f}", f"{r['min_s_per_step'] * 1e3:.3f}",
              _fmt_rate(r["user_steps_per_s"]), f"{r['active_frac']:.3f}", f"{r['env_state_MB']:.2f}")
             for r in rows]
-    width = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, width, strict=True)))
-    print(line(head))
-    print("  ".join("-" * w for w in width))
-    for b in body:
-        print(line(b))
+    table(head, body)
 
 
 def memory_report(rows: list[dict]) -> list[dict]:

@@ -63,6 +63,7 @@ import time
 import numpy as np
 import scipy
 import torch
+from _common import clean, ints, table, verdict
 
 import marlloc.solvers.optimum as optimum_mod
 from marlloc.envs import make
@@ -87,16 +88,6 @@ def _timed_milp(*args, **kwargs):
         _HIGHS["s"] += time.perf_counter() - t0
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        vals = [int(v) for v in text.replace(" ", "").replace("_", "").split(",") if v]
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
-    if any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return vals
-
-
 def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
@@ -104,11 +95,11 @@ def _names(text: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--milp-users", type=_ints, default=[50, 100, 200, 500, 1000, 2000],
+    p.add_argument("--milp-users", type=ints, default=[50, 100, 200, 500, 1000, 2000],
                    help="users N for the MILP section (default 50,100,200,500,1000,2000; empty to skip)")
-    p.add_argument("--lp-users", type=_ints, default=[1000, 10000, 100000],
+    p.add_argument("--lp-users", type=ints, default=[1000, 10000, 100000],
                    help="users N for the LP-bound section (default 1000,10000,100000; empty to skip)")
-    p.add_argument("--frac-users", type=_ints, default=[200, 500],
+    p.add_argument("--frac-users", type=ints, default=[200, 500],
                    help="users N for the utility/bound section (default 200,500; empty to skip)")
     p.add_argument("--frac-policies", type=_names, default=["random", "greedy", "sequential_greedy", "optimum"],
                    help="user policies of the utility/bound section (default random,greedy,sequential_greedy,optimum)")
@@ -227,16 +218,6 @@ def bench_fraction(n_users: int, name: str, args: argparse.Namespace) -> dict:
 # --- report ---------------------------------------------------------------------------------
 
 
-def _table(head: tuple[str, ...], body: list[tuple[str, ...]]) -> None:
-    width = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, width, strict=True)))
-    print(line(head))
-    print("  ".join("-" * w for w in width))
-    for b in body:
-        print(line(b))
-
-
 def _s(x: float | None, digits: int = 4) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
@@ -253,7 +234,7 @@ def print_round_table(rows: list[dict], title: str) -> None:
     print(f"\n{title}")
     head = ("users", "tasks", "vars", "build s", "solve s", "(model s", "highs s)", "total s", "max total",
             "max gap", "statuses")
-    _table(head, [(f"{r['users']:,}", f"{r['median_tasks']:,.0f}", f"{r['median_vars']:,.0f}",
+    table(head, [(f"{r['users']:,}", f"{r['median_tasks']:,.0f}", f"{r['median_vars']:,.0f}",
                    _s(r["median_build_s"]), _s(r["median_solve_s"]), _s(r["median_model_s"]),
                    _s(r["median_highs_s"]), _s(r["median_total_s"]), _s(r["max_total_s"]),
                    _gap(r["max_gap"]), _statuses(r["statuses"])) for r in rows])
@@ -263,7 +244,7 @@ def print_fraction_table(rows: list[dict]) -> None:
     print("\nUtility as a fraction of the per-round LP bound (fixed prices)")
     head = ("users", "policy", "n_envs", "rounds", "system utility", "bound/round", "utility/bound", "min env",
             "wall s", "MILP statuses")
-    _table(head, [(f"{r['users']:,}", r["policy"], str(r["n_envs"]), str(r["rounds"]),
+    table(head, [(f"{r['users']:,}", r["policy"], str(r["n_envs"]), str(r["rounds"]),
                    f"{r['system_utility']:.4f}", f"{r['bound']:.4f}", f"{r['utility_vs_bound']:.4f}",
                    f"{r['utility_vs_bound_min']:.4f}", f"{r['wall_s']:.1f}",
                    _statuses(r["milp_statuses"]) if r["milp_statuses"] else "") for r in rows])
@@ -287,10 +268,6 @@ def targets(milp: list[dict], lp: list[dict]) -> dict:
     return out
 
 
-def _verdict(ok: bool | None) -> str:
-    return "N/A (not run)" if ok is None else ("PASS" if ok else "MISS")
-
-
 def print_summary(t: dict, milp: list[dict]) -> None:
     print("\nTargets")
     detail = ""
@@ -298,24 +275,13 @@ def print_summary(t: dict, milp: list[dict]) -> None:
         detail = (f"median build+solve {t['milp_500_median_s']:.4f} s, max gap {_gap(t['milp_500_max_gap'])}, "
                   f"every round optimal or ≤ 0.01 %: {t['milp_500_all_within_gap']}")
     print(f"  MILP ≤ 1 s median per round at 500 users (optimal or ≤ 0.01 % gap): "
-          f"{_verdict(t['milp_500_pass'])}  {detail}")
+          f"{verdict(t['milp_500_pass'])}  {detail}")
     detail = "" if t["lp_100k_pass"] is None else f"median build+solve {t['lp_100k_median_s']:.4f} s"
-    print(f"  LP bound ≤ 10 s per round at 100,000 users: {_verdict(t['lp_100k_pass'])}  {detail}")
+    print(f"  LP bound ≤ 10 s per round at 100,000 users: {verdict(t['lp_100k_pass'])}  {detail}")
     slow = [r for r in milp if r["statuses"].get("time_limit")]
     for r in slow:
         print(f"  note: N={r['users']:,} hit the MILP time limit in "
               f"{r['statuses']['time_limit']} of {r['rounds']} rounds (max gap {_gap(r['max_gap'])})")
-
-
-def _clean(x):
-    """JSON-safe: non-finite floats become None."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def _flush_c_stdio() -> None:
@@ -380,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
                          "time_limit_s": args.time_limit, "mip_gap": args.mip_gap, "seed": args.seed},
             "wall_s": wall,
         }
-        print(json.dumps(_clean(out), allow_nan=False), flush=True)
+        print(json.dumps(clean(out), allow_nan=False), flush=True)
     return 0
 
 

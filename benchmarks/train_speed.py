@@ -78,7 +78,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import os
 import platform
 import resource
@@ -88,6 +87,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import clean, ints, table, verdict
 
 ENV_ID = "edge_market_v0"
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,30 +102,20 @@ TARGET_BIG_USERS, TARGET_FLAT_RATIO = 10_000, 1.5
 SPLIT_KEYS = ("setup", "act", "env", "store", "update", "eval", "ckpt", "final", "other")
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        vals = [int(v) for v in text.replace(" ", "").replace("_", "").split(",") if v]
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from e
-    if any(v < 1 for v in vals):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return vals
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--e2e-users", type=_ints, default=[200, 2000],
+    p.add_argument("--e2e-users", type=ints, default=[200, 2000],
                    help="users N of the end-to-end training runs (default 200,2000; empty to skip)")
     p.add_argument("--e2e-rounds", type=int, default=5000, help="training rounds per run (default 5000)")
     p.add_argument("--eval-every", type=int, default=100, help="eval_every_rounds (default 100)")
     p.add_argument("--eval-episodes", type=int, default=2, help="eval_episodes (default 2)")
     p.add_argument("--checkpoint-every", type=int, default=500, help="checkpoint_every_rounds (default 500)")
     p.add_argument("--final-episodes", type=int, default=5, help="final_episodes (default 5)")
-    p.add_argument("--update-users", type=_ints, default=[50, 500, 10000],
+    p.add_argument("--update-users", type=ints, default=[50, 500, 10000],
                    help="users N of the update-cost section (default 50,500,10000; empty to skip)")
     p.add_argument("--update-reps", type=int, default=30, help="timed update() calls per N (default 30)")
-    p.add_argument("--full-critic-users", type=_ints, default=[5, 10, 50, 200, 1000, 10000],
+    p.add_argument("--full-critic-users", type=ints, default=[5, 10, 50, 200, 1000, 10000],
                    help="users N of the critic-size section (default 5,10,50,200,1000,10000; empty to skip)")
     p.add_argument("--full-critic-max-time-users", type=int, default=1000,
                    help="time the full critic's forward+backward only up to this N (default 1000)")
@@ -395,16 +386,6 @@ def bench_critics(users: list[int], args: argparse.Namespace) -> list[dict]:
 # --- report -----------------------------------------------------------------------------------
 
 
-def _table(head: tuple[str, ...], body: list[tuple[str, ...]]) -> None:
-    width = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, width, strict=True)))
-    print(line(head))
-    print("  ".join("-" * w for w in width))
-    for b in body:
-        print(line(b))
-
-
 def _f(x: float | None, fmt: str = ".2f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
@@ -427,7 +408,7 @@ def print_e2e(rows: list[dict], args: argparse.Namespace) -> None:
                      f"{r['rounds_per_s']:.2f}",
                      f"{r['peak_MB']:,.0f}", *(f"{r['split_s'][k]:.1f}" for k in SPLIT_KEYS),
                      _f(r["system_utility"], ".4f"), _f(r["utility_vs_bound"], ".4f")))
-    _table(head, body)
+    table(head, body)
     for r in rows:
         if r["error"]:
             print(f"  N={r['users']:,}: {r['error']}")
@@ -453,7 +434,7 @@ def print_update(rows: list[dict]) -> None:
                      f"{r['median_update_ms']:.2f}",
                      f"{r['min_update_ms']:.2f}", f"{r['max_update_ms']:.2f}",
                      f"{r['median_update_ms'] / base['median_update_ms']:.2f}"))
-    _table(head, body)
+    table(head, body)
     for r in rows:
         if r["error"]:
             print(f"  N={r['users']:,}: {r['error']}")
@@ -464,7 +445,7 @@ def print_critics(rows: list[dict]) -> None:
           f"{CRITIC_BATCH}, median ms)")
     head = ("users", "full in", "full params", "w+Adam MB", "replay GB", "train GB", "full ms",
             "pooled in", "pooled params", "pooled ms", "x params", "x ms")
-    _table(head, [(f"{r['users']:,}", f"{r['full_in']:,}", f"{r['full_params']:,}",
+    table(head, [(f"{r['users']:,}", f"{r['full_in']:,}", f"{r['full_params']:,}",
                    f"{r['full_weights_adam_MB']:,.1f}", f"{r['full_replay_GB']:,.1f}",
                    f"{r['full_train_GB']:,.1f}",
                    _f(r["full_fwd_bwd_ms"]) if r["full_fwd_bwd_ms"] is not None else r["full_note"],
@@ -501,43 +482,28 @@ def targets(e2e: list[dict], update: list[dict]) -> dict:
     return out
 
 
-def _verdict(ok: bool | None) -> str:
-    return "N/A (not run)" if ok is None else ("PASS" if ok else "MISS")
-
-
 def print_targets(t: dict, update: list[dict]) -> None:
     print("\nTargets")
     detail = "" if t["wall_200_s"] is None else f"wall {t['wall_200_s']:.1f} s"
     print(f"  {TARGET_ROUNDS:,} rounds at {TARGET_USERS} users in ≤ {TARGET_WALL_S / 60:.0f} minutes on "
-          f"{os.cpu_count()} cores: {_verdict(t['wall_200_pass'])}  {detail}")
+          f"{os.cpu_count()} cores: {verdict(t['wall_200_pass'])}  {detail}")
     detail = "" if t["peak_memory_MB"] is None else f"largest peak {t['peak_memory_MB']:,.0f} MB"
     print(f"  peak memory ≤ {MEMORY_LIMIT_GB:g} GB (runs of ≥ {TARGET_ROUNDS:,} rounds): "
-          f"{_verdict(t['peak_memory_pass'])}  {detail}")
+          f"{verdict(t['peak_memory_pass'])}  {detail}")
     print(f"  {TARGET_BIG_USERS:,} users train (collection and updates ran): "
-          f"{_verdict(t['users_10000_ran'])}")
+          f"{verdict(t['users_10000_ran'])}")
     detail = ""
     if t["update_ratio"] is not None:
         ns = ", ".join(f"{r['users']:,}" for r in update if not r["error"])
         detail = f"max/min median update {t['update_ratio']:.2f} over N = {ns}"
     print(f"  update cost flat in N (ratio ≤ {TARGET_FLAT_RATIO}): "
-          f"{_verdict(t['update_flat_pass'])}  {detail}")
-
-
-def _clean(x):
-    """JSON-safe: non-finite floats become None."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
+          f"{verdict(t['update_flat_pass'])}  {detail}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args._child is not None:
-        print(json.dumps(_clean(run_child(json.loads(args._child)))))
+        print(json.dumps(clean(run_child(json.loads(args._child)))))
         return 0
     wall0 = time.perf_counter()
     print(f"marlloc {ENV_ID} MADDPG training speed | python {platform.python_version()} | "
@@ -598,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
                          "quick": args.quick},
             "wall_s": wall,
         }
-        print(json.dumps(_clean(out)))
+        print(json.dumps(clean(out)))
     return 0
 
 

@@ -23,6 +23,19 @@ SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a conf
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="JSON file of environment config fields.")]
 
 
+def _parse_sets(items: list[str] | None, what: str) -> dict:
+    out = {}
+    for item in items or []:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"{what} must look like field=value, got {item!r}; e.g. {what} field=0.3")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
 def _overrides(config: Path | None, sets: list[str] | None) -> dict:
     out: dict = {}
     if config is not None:
@@ -32,14 +45,7 @@ def _overrides(config: Path | None, sets: list[str] | None) -> dict:
             raise ConfigError(f"--config must name an existing JSON file, got {str(config)!r}; check the path") from None
         except json.JSONDecodeError as e:
             raise ConfigError(f"--config {config} is not valid JSON ({e.msg} at line {e.lineno}); fix the file") from None
-    for item in sets or []:
-        key, eq, raw = item.partition("=")
-        if not eq or not key:
-            raise ConfigError(f"--set must look like field=value, got {item!r}; e.g. --set arrival_prob=0.3")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
+    out.update(_parse_sets(sets, "--set"))
     return out
 
 
@@ -99,19 +105,6 @@ def evaluate(
     if out is not None:
         summary, episodes_csv = write(ev, out)
         con.print(f"wrote {summary} and {episodes_csv}")
-
-
-def _parse_sets(items: list[str] | None, what: str) -> dict:
-    out = {}
-    for item in items or []:
-        key, eq, raw = item.partition("=")
-        if not eq or not key:
-            raise ConfigError(f"{what} must look like field=value, got {item!r}; e.g. {what} actor_lr=3e-4")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
 
 
 @app.command()

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "env_throughput.py"
-
-
-def _positive(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+from tests.benchmark_runs import positive, run_quick
 
 
 @pytest.mark.timeout(60)
 def test_quick_json_run():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=55)
-    assert proc.returncode == 0, f"benchmark failed:\n{proc.stdout}\n{proc.stderr}"
-    last = proc.stdout.strip().splitlines()[-1]
-    out = json.loads(last)
+    out = run_quick("env_throughput.py", timeout_s=55)
 
     for key in ("batched_user_steps_per_s", "dict_user_steps_per_s", "ratio", "torch_threads", "cpu_count"):
-        assert _positive(out[key]), f"{key} = {out[key]!r}"
+        assert positive(out[key]), f"{key} = {out[key]!r}"
     assert set(out["best_config"]) >= {"users", "n_envs"}
-    assert _positive(out["best_config"]["users"]) and _positive(out["best_config"]["n_envs"])
+    assert positive(out["best_config"]["users"]) and positive(out["best_config"]["n_envs"])
 
     rows = out["rows"]
     # --quick: users 50,200 x envs 1,8 batched, and dict-users 50
@@ -38,7 +23,7 @@ def test_quick_json_run():
     }
     for r in rows:
         for key in ("median_s_per_step", "user_steps_per_s", "env_state_MB"):
-            assert _positive(r[key]), f"{r['path']} N={r['users']} {key} = {r[key]!r}"
+            assert positive(r[key]), f"{r['path']} N={r['users']} {key} = {r[key]!r}"
         assert r["user_steps_per_s"] == pytest.approx(r["user_envs"] / r["median_s_per_step"])
     # ratio = best batched / dict at the reference N
     assert out["ratio"] == pytest.approx(out["batched_user_steps_per_s"] / out["dict_user_steps_per_s"])

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "optimum_scaling.py"
-
-
-def _positive(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
-
-
-def _last_json(stdout: str) -> dict:
-    # HiGHS may print a stray line to stdout: take the last line that is a JSON object
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    assert lines, f"no JSON line in stdout:\n{stdout}"
-    return json.loads(lines[-1])
+from tests.benchmark_runs import positive, run_quick
 
 
 @pytest.mark.timeout(300)
 def test_quick_json_run():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"benchmark failed:\n{proc.stdout}\n{proc.stderr}"
-    out = _last_json(proc.stdout)
+    out = run_quick("optimum_scaling.py", timeout_s=300)
     assert set(out) >= {"milp", "lp", "fractions", "targets"}
     assert set(out["targets"]) >= {"milp_500_median_s", "milp_500_max_gap", "lp_100k_median_s"}
     for value in out["targets"].values():  # --quick runs neither N = 500 nor N = 100,000
@@ -41,12 +22,12 @@ def test_quick_json_run():
     assert [r["users"] for r in out["lp"]] == [1000]
     for r in out["milp"] + out["lp"]:
         for key in ("median_build_s", "median_solve_s", "median_total_s", "max_total_s", "median_highs_s"):
-            assert _positive(r[key]), f"N={r['users']} {key} = {r[key]!r}"
+            assert positive(r[key]), f"N={r['users']} {key} = {r[key]!r}"
         assert sum(r["statuses"].values()) == r["rounds"] == len(r["per_round"])
         assert r["max_gap"] is not None and 0 <= r["max_gap"] <= 1e-4 + 1e-12
         assert r["median_tasks"] >= 0 and r["median_vars"] >= r["median_tasks"]
         for p in r["per_round"]:
-            assert _positive(p["build_s"]) and _positive(p["solve_s"])
+            assert positive(p["build_s"]) and positive(p["solve_s"])
             assert p["total_s"] == pytest.approx(p["build_s"] + p["solve_s"])
     assert all(set(r["statuses"]) <= {"optimal", "empty"} for r in out["lp"])
 
@@ -55,7 +36,7 @@ def test_quick_json_run():
         (50, "random"), (50, "greedy"), (50, "sequential_greedy"), (50, "optimum"),
     }
     for r in fr:
-        assert _positive(r["wall_s"]) and _positive(r["bound"])
+        assert positive(r["wall_s"]) and positive(r["bound"])
         assert math.isfinite(r["system_utility"])
         # the LP bound bounds every policy's realised utility
         assert 0 < r["utility_vs_bound"] <= 1 + 1e-6, r

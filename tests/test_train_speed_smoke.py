@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "train_speed.py"
-
-
-def _positive(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
-
-
-def _last_json(stdout: str) -> dict:
-    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    assert lines, f"no JSON line in stdout:\n{stdout}"
-    return json.loads(lines[-1])
+from tests.benchmark_runs import positive, run_quick
 
 
 @pytest.mark.timeout(300)
 def test_quick_json_run():
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"benchmark failed:\n{proc.stdout}\n{proc.stderr}"
-    out = _last_json(proc.stdout)
+    out = run_quick("train_speed.py", timeout_s=300)
     assert set(out) >= {"e2e", "update", "full_critic", "targets"}
     assert set(out["targets"]) >= {"wall_200_pass", "peak_memory_pass", "users_10000_ran", "update_flat_pass"}
     # --quick runs neither 200 users for 5,000 rounds nor 10,000 users
@@ -42,12 +24,12 @@ def test_quick_json_run():
     for r in out["e2e"]:
         assert r["error"] is None and r["returncode"] == 0
         for key in ("wall_s", "train_s", "rounds_per_s", "peak_MB", "self_peak_MB"):
-            assert _positive(r[key]), f"e2e {key} = {r[key]!r}"
+            assert positive(r[key]), f"e2e {key} = {r[key]!r}"
         assert r["train_s"] <= r["wall_s"]
         split = r["split_s"]
         assert all(math.isfinite(v) and v >= 0 for v in split.values()), split
         for key in ("setup", "act", "env", "update", "eval", "final"):
-            assert _positive(split[key]), f"split {key} = {split[key]!r}"
+            assert positive(split[key]), f"split {key} = {split[key]!r}"
         assert sum(split.values()) == pytest.approx(r["train_s"], rel=1e-6)
         assert math.isfinite(r["system_utility"])
         assert 0 < r["utility_vs_bound"] <= 1 + 1e-6
@@ -57,9 +39,9 @@ def test_quick_json_run():
     for r in out["update"]:
         assert r["error"] is None
         for key in ("median_update_ms", "min_update_ms", "max_update_ms", "median_collect_ms"):
-            assert _positive(r[key]), f"update N={r['users']} {key} = {r[key]!r}"
+            assert positive(r[key]), f"update N={r['users']} {key} = {r[key]!r}"
         assert r["replay_user"] >= r["batch_size"] and r["replay_provider"] >= r["batch_size"]
-    assert _positive(out["targets"]["update_ratio"])
+    assert positive(out["targets"]["update_ratio"])
 
     # 3. critic sizes: the pooled critic is the same at every N, the full one grows with N
     rows = out["full_critic"]
@@ -71,4 +53,4 @@ def test_quick_json_run():
     assert all(r["full_params"] > r["pooled_params"] for r in rows)
     for r in rows:
         for key in ("full_fwd_bwd_ms", "pooled_fwd_bwd_ms", "full_weights_adam_MB", "full_replay_GB"):
-            assert _positive(r[key]), f"critic N={r['users']} {key} = {r[key]!r}"
+            assert positive(r[key]), f"critic N={r['users']} {key} = {r[key]!r}"
