@@ -43,6 +43,9 @@ the greedy actors on fixed seeds).
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import os
 import time
@@ -53,9 +56,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from marlloc.core.config import check
-from marlloc.core.errors import MarllocError
+from marlloc.core.config import check, to_dict
+from marlloc.core.errors import ConfigError, MarllocError
 from marlloc.core.protocol import Step
+from marlloc.core.seeding import numpy_rng, torch_rng
+from marlloc.envs import make
+from marlloc.evaluation import evaluate, rollout, write
 
 
 @dataclass(frozen=True)
@@ -237,8 +243,6 @@ class Maddpg:
     """Actors, critics, replay and the update for one batched edge market."""
 
     def __init__(self, env, cfg: MaddpgConfig, seed: int = 0):
-        from marlloc.core.seeding import torch_rng
-
         self.env, self.cfg = env, cfg
         dev = self.device = torch.device(cfg.device)
         M, N = env.n_nodes, env.n_users
@@ -512,8 +516,6 @@ def policies(learner: Maddpg, seed: int = 0) -> dict[str, object]:
 
 def load_policy(path: str | Path, env, seed: int = 0) -> dict[str, object]:
     """A joint policy from a training checkpoint (actors only), checked against ``env``."""
-    from marlloc.core.errors import ConfigError
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"maddpg checkpoint must be an existing file, got {str(path)!r}; "
@@ -571,8 +573,6 @@ class TrainingDiverged(MarllocError):
 
 
 def _episode_seed(seed: int, episode: int) -> int:
-    from marlloc.core.seeding import numpy_rng
-
     return int(numpy_rng(seed, f"train_episode_{episode}").integers(2**31))
 
 
@@ -584,9 +584,6 @@ def _save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def _write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, restval="", extrasaction="ignore")
     w.writeheader()
@@ -615,13 +612,6 @@ def train(cfg: MaddpgConfig, env_config: dict, rounds: int, seed: int, out: str 
     at the end, ``summary.json`` from the evaluation harness (policy ``maddpg``, ``final_episodes``
     episodes on seed ``eval_seed``, with the LP bound). ``resume=True`` continues ``out`` exactly.
     """
-    import json
-
-    from marlloc.core.config import to_dict
-    from marlloc.core.errors import ConfigError
-    from marlloc.envs import make
-    from marlloc.evaluation import evaluate, rollout, write
-
     out = Path(out)
     ck_dir = out / "checkpoints"
     last = ck_dir / "last.pt"
@@ -651,8 +641,6 @@ def train(cfg: MaddpgConfig, env_config: dict, rounds: int, seed: int, out: str 
         env.load_state_dict(ck["env"])
         step = Step(info={}, **ck["step"])
         r, episode, wall0 = int(ck["round"]), int(ck["episode"]), float(ck["wall_s"])
-        import csv
-
         with open(out / "metrics.csv", newline="") as f:
             rows = [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(f) if int(row["round"]) <= r]
     else:
