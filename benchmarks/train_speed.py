@@ -201,11 +201,13 @@ def run_child(spec: dict) -> dict:
     EdgeMarket.step = _timed(clock, "env", EdgeMarket.step, skip=evaluating)
     maddpg._save_checkpoint = _timed(clock, "ckpt", maddpg._save_checkpoint)
     maddpg._write_rows = _timed(clock, "ckpt", maddpg._write_rows)
-    # train() imports these from marlloc.evaluation when called, so it picks up the wrappers;
-    # evaluate() calls rollout() through the module too, hence skip=evaluating for the inner ones
-    evaluation.rollout = _timed(clock, "eval", evaluation.rollout, skip=evaluating, enter=in_eval)
-    evaluation.evaluate = _timed(clock, "final", evaluation.evaluate, enter=in_eval)
-    evaluation.write = _timed(clock, "final", evaluation.write)
+    # train() holds its own references to these (imported at the top of maddpg.py), and
+    # evaluate() calls rollout() through marlloc.evaluation: wrap both names, skipping the
+    # rollouts inside the final evaluation so they count once, as "final"
+    rollout = _timed(clock, "eval", evaluation.rollout, skip=evaluating, enter=in_eval)
+    maddpg.rollout = evaluation.rollout = rollout
+    maddpg.evaluate = _timed(clock, "final", evaluation.evaluate, enter=in_eval)
+    maddpg.write = _timed(clock, "final", evaluation.write)
 
     cfg = maddpg.MaddpgConfig(**{k: tuple(v) if k == "hidden" else v for k, v in spec["cfg"].items()})
     rounds, every = spec["rounds"], max(spec["rounds"] // 10, 1)
