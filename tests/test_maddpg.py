@@ -173,3 +173,13 @@ def test_train_bad_input_is_one_line(args, capsys, tmp_path, monkeypatch):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_tensorboard_without_the_package_says_how_to_install(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed here")
+    assert main(["train", "--users", "8", "--edges", "2", "--rounds", "3", "--tensorboard", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'marlloc[tensorboard]'" in err
