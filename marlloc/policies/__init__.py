@@ -63,9 +63,8 @@ class Greedy:
     def __init__(self, env: MarkovGame, role: str = "user", seed: int = 0):
         cfg, M = env.config, env.n_nodes
         self.cost_weight = cfg.beta + cfg.eta
-        names = env.roles[role].obs_names
-        self.est = torch.tensor([names.index(f"log_latency_ratio_{j}") for j in range(M)]
-                                + [names.index("log_latency_ratio_local")], device=env.device)
+        local = env.roles[role].obs_names.index("log_latency_ratio_local")
+        self.est = torch.cat([_cols(env, role, "log_latency_ratio_", M), torch.tensor([local], device=env.device)])
         self.quote = _cols(env, role, "quote_over_budget_", M)
         self.failed = _cols(env, role, "failed_", M)
         self.type = _cols(env, role, "type_", env.n_types)

@@ -378,18 +378,17 @@ class EdgeMarket(MarkovGame):
         cap = self.cap0 * self._cap_factor(t)                                             # [E, M, 4]
         up_now = cap[:, :, 0] > 0                                                         # [E, M]
 
-        # --- tasks in flight on a node that just failed die with it (rare: full recount) ---
+        # --- tasks in flight on a node that just failed die with it (rare) ---
         killed = torch.zeros(0, dtype=torch.long, device=dev)
-        if t > 0:
-            newly_failed = ~up_now & (self._cap_factor(t - 1)[..., 0] > 0)
-            if bool(newly_failed.any()):
-                on_failed = torch.cat([newly_failed, newly_failed.new_zeros(E, 1)], 1).gather(1, s.host)
-                killed = on_failed.view(-1).nonzero().squeeze(1)
-                s.remaining.view(-1)[killed] = 0
-                s.host.view(-1)[killed] = M
-                # they may draw a new task from the next round on
-                s.threshold.view(-1)[killed] = s.hazard[killed // N, t + 1] + self._exp1(killed.numel())
-                s.used = self._used_in_flight(s)
+        newly_failed = self._newly_failed(t, up_now)
+        if bool(newly_failed.any()):
+            on_failed = torch.cat([newly_failed, newly_failed.new_zeros(E, 1)], 1).gather(1, s.host)
+            killed = on_failed.view(-1).nonzero().squeeze(1)
+            s.remaining.view(-1)[killed] = 0
+            s.host.view(-1)[killed] = M
+            # they may draw a new task from the next round on
+            s.threshold.view(-1)[killed] = s.hazard[killed // N, t + 1] + self._exp1(killed.numel())
+            s.used[newly_failed] = 0.0  # every task there died
 
         # --- the A users with a decision this round (compacted once, at arrival) ---
         act, env_a, user_a = s.pending_idx, s.pending_env, s.pending_idx - s.pending_env * N
@@ -404,8 +403,7 @@ class EdgeMarket(MarkovGame):
         requested = node_a < M
         req = requested & up_pad.view(-1)[env_a * (M + 1) + node_a]
         node_c = node_a.clamp(max=M - 1)
-        units_a = self.priced_units.index_select(0, type_a)                              # [A, 3]
-        quote_a = (s.prices.view(E * M, 3).index_select(0, env_a * M + node_c) * units_a).sum(1) * tt[:, 8]
+        quote_a = self.quotes(s.prices, env_a, type_a).gather(1, node_c[:, None]).squeeze(1)
 
         # --- admission: per node, descending bid/quote, prefix that fits on all four dims ---
         cand = (req & (bid_a >= quote_a)).nonzero().squeeze(1)                            # [K]
@@ -534,13 +532,11 @@ class EdgeMarket(MarkovGame):
             s.pending_idx = s.pending_env = s.pending_idx[:0]
         return self._observe(s, {"user": r_user.view(E, N), "provider": r_prov}, truncated, info, targets)
 
-    def _used_in_flight(self, s: EdgeState) -> Tensor:
-        """[E, M, 5] demand (and count) of tasks in flight per node, recounted from scratch."""
-        E, M = self.n_envs, self.n_nodes
-        bins = (torch.arange(E, device=self.device)[:, None] * (M + 1) + s.host).view(-1)
-        used = torch.zeros(E * (M + 1), 5, dtype=torch.float64, device=self.device)
-        used.index_add_(0, bins, self.demand5[s.task_type.view(-1)])
-        return used.view(E, M + 1, 5)[:, :M].contiguous()
+    def _newly_failed(self, t: int, up: Tensor) -> Tensor:
+        """[E, M] nodes down in round t that were up in round t − 1."""
+        if t == 0:
+            return torch.zeros_like(up)
+        return ~up & (self._cap_factor(t - 1)[..., 0] > 0)
 
     def _arrive(self, s: EdgeState) -> None:
         """Idle users whose arrival threshold the cumulative hazard has passed get a new task;
@@ -706,11 +702,9 @@ class EdgeMarket(MarkovGame):
         t = s.round
         cap = self.cap0 * self._cap_factor(t)
         used = s.used.clone()
-        n_killed = torch.zeros(self.n_envs, dtype=torch.float64, device=self.device)
-        if t > 0:
-            newly = (cap[..., 0] <= 0) & (self._cap_factor(t - 1)[..., 0] > 0)
-            n_killed = (used[..., 4] * newly).sum(1)
-            used[newly] = 0.0
+        newly = self._newly_failed(t, cap[..., 0] > 0)
+        n_killed = (used[..., 4] * newly).sum(1)
+        used[newly] = 0.0
         return cap, used, n_killed
 
     def round_instance(self, deadline_filter: bool = True, strict: bool = False):
