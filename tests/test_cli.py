@@ -41,8 +41,17 @@ def test_envs_lists_every_registered_env(capsys):
     ["evaluate", "--set", "nonsense"],
     ["evaluate", "--policies", "clairvoyant"],
     ["evaluate", "--config", "/nonexistent/cfg.json"],
+    ["evaluate", "--policies", "random,clairvoyant"],
+    ["evaluate", "--scenario", "moon"],
+    ["evaluate", "--episodes", "0"],
+    ["train", "--users", "12", "--rounds", "5"],  # no --out
+    ["train", "--algo", "ppo", "--out", "x"],
+    ["train", "--hp", "actor_lr=-1", "--out", "x"],
+    ["train", "--hp", "nonsense=1", "--out", "x"],
+    ["train", "--resume", "/nonexistent/run"],
 ])
-def test_bad_input_is_one_line_and_exit_2(args, capsys):
+def test_bad_input_is_one_line_and_exit_2(args, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the repo
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1

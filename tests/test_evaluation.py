@@ -97,18 +97,6 @@ def test_cli_evaluate_writes_summary_and_prints_table(tmp_path, capsys):
     assert list(data["policies"]) == ["random", "greedy", "sequential_greedy", "optimum"]
 
 
-@pytest.mark.parametrize("args", [
-    ["evaluate", "--policies", "random,clairvoyant"],
-    ["evaluate", "--scenario", "moon"],
-    ["evaluate", "--episodes", "0"],
-    ["evaluate", "--users", "0"],
-])
-def test_cli_evaluate_bad_input_is_one_line(args, capsys):
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-
-
 def test_cli_out_must_be_a_folder(tmp_path, capsys):
     f = tmp_path / "file.txt"
     f.write_text("x")

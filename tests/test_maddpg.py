@@ -161,20 +161,6 @@ def test_checkpoint_for_another_market_is_a_one_line_error(trained, capsys):
     assert err.count("\n") == 1 and "n_edges" in err
 
 
-@pytest.mark.parametrize("args", [
-    ["train", "--users", "12", "--rounds", "5"],                                   # no --out
-    ["train", "--algo", "ppo", "--out", "x"],
-    ["train", "--hp", "actor_lr=-1", "--out", "x"],
-    ["train", "--hp", "nonsense=1", "--out", "x"],
-    ["train", "--resume", "/nonexistent/run"],
-])
-def test_train_bad_input_is_one_line(args, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1
-
-
 def test_tensorboard_without_the_package_says_how_to_install(tmp_path, capsys):
     import importlib.util
 
