@@ -20,6 +20,17 @@ SIZES = {
         dict(n_users=20, n_edges=3, episode_rounds=30,
              events=[{"kind": "node_failure", "start_round": 7, "node": 2}]),
     ],
+    "economy_v0": [
+        dict(n_countries=1, n_firms=1, n_households=1, episode_steps=20),
+        dict(n_countries=2, n_firms=3, n_households=2, episode_steps=40),
+        dict(),  # the paper's 100 agents
+        dict(n_countries=3, n_levels=3, split="test", episode_steps=30),
+    ],
+}
+# how each environment names its horizon, and a config long enough for 250 steps
+LONG = {
+    "edge_market_v0": lambda n: dict(episode_rounds=n),
+    "economy_v0": lambda n: dict(episode_steps=n, years=(1960, 2024)),
 }
 CASES = [(env_id, cfg) for env_id in ENVS for cfg in SIZES[env_id]]
 IDS = [f"{env_id}-{i}" for env_id in ENVS for i in range(len(SIZES[env_id]))]
@@ -38,7 +49,7 @@ ADVISORY = [
 
 
 def test_every_registered_env_has_sizes():
-    assert set(SIZES) == set(ENVS)
+    assert set(SIZES) == set(ENVS) == set(LONG)
 
 
 @pytest.mark.parametrize(("env_id", "cfg"), CASES, ids=IDS)
@@ -83,18 +94,18 @@ def _rollout(env_id, cfg, seed, n_steps, n_envs=2):
 
 @pytest.mark.parametrize("env_id", list(ENVS))
 def test_same_seed_same_trajectory_over_many_steps(env_id):
-    cfg = dict(SIZES[env_id][1], episode_rounds=250)
+    cfg = dict(SIZES[env_id][1], **LONG[env_id](250))
     a, b = _rollout(env_id, cfg, 5, 250), _rollout(env_id, cfg, 5, 250)
     for sa, sb in zip(a, b, strict=True):
         for r in sa:
             assert torch.equal(sa[r][0], sb[r][0]) and torch.equal(sa[r][1], sb[r][1])
     c = _rollout(env_id, cfg, 6, 250)
-    assert any(not torch.equal(sa["user"][1], sc["user"][1]) for sa, sc in zip(a, c, strict=True))
+    assert any(not torch.equal(sa[r][1], sc[r][1]) for sa, sc in zip(a, c, strict=True) for r in sa)
 
 
 @pytest.mark.parametrize("env_id", list(ENVS))
 def test_pettingzoo_face_is_deterministic_over_many_steps(env_id):
-    cfg = dict(SIZES[env_id][1], episode_rounds=220)
+    cfg = dict(SIZES[env_id][1], **LONG[env_id](220))
 
     def run(seed):
         env = make_parallel(env_id, **cfg)

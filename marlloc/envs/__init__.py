@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from marlloc.core.errors import ConfigError
 from marlloc.core.protocol import MarkovGame
+from marlloc.envs.economy import Economy
 from marlloc.envs.edge import EdgeMarket
 
 ENVS: dict[str, type[MarkovGame]] = {
     "edge_market_v0": EdgeMarket,
+    "economy_v0": Economy,
 }
 
 
