@@ -214,6 +214,85 @@ def list_envs() -> None:
             typer.echo(f"  {r.name}: {r.n_agents} agents, obs {r.obs_dim}, actions {acts}")
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Inspect the World Bank (WDI) data behind the economy scenario.")
+app.add_typer(data_app, name="data")
+
+
+def _parse_years(text: str | None) -> tuple[int, int] | list[int] | None:
+    """--years: 2000:2022 (inclusive range), 2010 (one year) or 2000,2010,2020 (a list)."""
+    if text is None:
+        return None
+    try:
+        if ":" in text:
+            first, last = text.split(":")
+            return int(first), int(last)
+        return [int(year) for year in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--years must look like 2000:2022, 2010 or 2000,2010, got {text!r}; "
+                          "e.g. --years 2000:2022") from None
+
+
+@data_app.command("inspect")
+def data_inspect(
+    source: Annotated[str, typer.Argument(help="A tidy CSV, a folder (or file) of World Bank API_*.csv bulk "
+                                          "files, 'live' for the World Bank API, or 'synthetic'.")],
+    indicators: Annotated[str | None, typer.Option(help="Comma-separated WDI codes, e.g. "
+                                                   "NY.GDP.PCAP.KD,SP.POP.GROW (default: all known).")] = None,
+    years: Annotated[str | None, typer.Option(help="Years: 2000:2022 (inclusive), 2010, or 2000,2010.")] = None,
+    countries: Annotated[Path | None, typer.Option(help="Country metadata CSV: iso3,country_name,region,"
+                                                   "income_group.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="World Bank API base URL (with 'live').")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache folder of raw API responses "
+                                                   "(default $MARLLOC_CACHE or ~/.cache/marlloc/wdi).")] = None,
+    refresh: Annotated[bool, typer.Option(help="Download again even when the API response is cached.")] = False,
+) -> None:
+    """Load a WDI panel and print its source, vintage and per-indicator coverage."""
+    import logging
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from marlloc.data.worldbank import DEFAULT_BASE_URL, load_wdi, synthetic_wdi, wdi_coverage
+
+    con = Console(width=max(Console().width, 120))
+    # The loader logs what it drops (aggregates, empty rows, years); show that as notes, on stdout so that
+    # stderr keeps only the one-line error.
+    notes = logging.getLogger("marlloc.data")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    level = notes.level
+    notes.addHandler(handler)
+    notes.setLevel(logging.INFO)
+    try:
+        codes = [c.strip() for c in indicators.split(",") if c.strip()] if indicators else None
+        if source == "synthetic":
+            frame = synthetic_wdi()
+            if codes or years:
+                raise ConfigError("--indicators and --years do not apply to 'synthetic'; drop them")
+        else:
+            frame = load_wdi(source, codes, _parse_years(years), countries=countries, cache_dir=cache_dir,
+                             base_url=base_url or DEFAULT_BASE_URL, refresh=refresh)
+    finally:
+        notes.removeHandler(handler)
+        notes.setLevel(level)
+    con.print(f"source: {frame.attrs['source']}")
+    if frame.attrs.get("note"):
+        con.print(f"[bold red]{frame.attrs['note']}[/]")
+    con.print(f"{frame['iso3'].nunique()} economies, years {frame['year'].min()}–{frame['year'].max()}, "
+              f"{len(frame)} country-years")
+    coverage = wdi_coverage(frame)
+    table = Table(title="coverage over the economy × year grid")
+    for name, justify in (("code", "left"), ("name", "left"), ("vintage", "left"), ("countries", "right"),
+                          ("years", "right"), ("values", "right"), ("missing", "right")):
+        table.add_column(name, justify=justify)
+    for row in coverage.itertuples(index=False):
+        span = "—" if row.countries == 0 else f"{row.first_year}–{row.last_year}"
+        derived = " (derived)" if row.code in frame.attrs.get("derived", []) else ""
+        table.add_row(row.code, row.name + derived, str(frame.attrs["vintage"].get(row.code, "")),
+                      str(row.countries), span, str(row.values), f"{row.missing_share:.1%}")
+    con.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; a marlloc error becomes one line on stderr and exit code 2."""
     try:
