@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--envs", type=ints, default=[1, 16, 64, 256], help="batch sizes (default 1,16,64,256)")
     p.add_argument("--max-agent-envs", type=int, default=100_000,
                    help="skip configurations with n_envs × agents above this (default 100,000)")
-    p.add_argument("--steps", type=int, default=20, help="timed steps per repeat (default 20)")
+    p.add_argument("--steps", type=int, default=15, help="timed steps per repeat (default 15)")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported (default 5)")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps (default 5)")
     p.add_argument("--wdi", default=None, help="World Bank source (tidy CSV, bulk folder); default synthetic")
@@ -80,7 +80,8 @@ def horizon(args) -> int:
 
 
 def bench_batched(C: int, E: int, args) -> dict:
-    env = marlloc.envs.make("economy_v0", n_countries=C, episode_steps=horizon(args), wdi=args.wdi)
+    env = marlloc.envs.make("economy_v0", n_countries=C, episode_steps=horizon(args), wdi=args.wdi,
+                            years=(2024 - horizon(args) // 4, 2024))
     n_agents = sum(r.n_agents for r in env.roles.values())
     env.reset(E, seed=args.seed)
     g = torch.Generator().manual_seed(args.seed)
@@ -91,7 +92,8 @@ def bench_batched(C: int, E: int, args) -> dict:
 
 
 def bench_dict(args) -> dict:
-    env = marlloc.envs.make_parallel("economy_v0", episode_steps=horizon(args), wdi=args.wdi)
+    env = marlloc.envs.make_parallel("economy_v0", episode_steps=horizon(args), wdi=args.wdi,
+                                     years=(2024 - horizon(args) // 4, 2024))
     env.reset(seed=args.seed)
     for i, a in enumerate(env.possible_agents):
         env.action_space(a).seed(args.seed * 1_000_003 + i)
