@@ -25,8 +25,8 @@ runs on real data; without ``wdi`` the embedded synthetic panel is used and ``in
 Data
 ----
 At reset each environment draws C countries from the configured split of the panel
-(:mod:`marlloc.data.panel`: 70/15/15 by country) and a start year such that the episode fits
-the window. Step t reads year ``start + t // 4``. Drivers (natural units): GDP per capita g
+(:mod:`marlloc.data.panel`: 70/15/15 by country; with replacement only when the split holds
+fewer than C) and a start year such that the episode fits the window. Step t reads year ``start + t // 4``. Drivers (natural units): GDP per capita g
 (2015 US$), population growth n, health h and education e (% GDP), gross fixed capital
 formation k (% GDP), FDI f (% GDP), investment i (% GDP), unemployment u (%), inflation π (%),
 trade balance tb (% GDP). Clipped where used: f ∈ [−10, 50], π ∈ [−10, 100], tb ∈ [−30, 30].
