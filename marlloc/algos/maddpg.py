@@ -44,10 +44,8 @@ the greedy actors on fixed seeds).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +54,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from marlloc.algos.common import Replay, TrainingDiverged, mlp
+from marlloc.algos.common import episode_seed as _episode_seed
+from marlloc.algos.common import save_checkpoint as _save_checkpoint
+from marlloc.algos.common import write_rows as _write_rows
 from marlloc.core.config import check, to_dict
-from marlloc.core.errors import ConfigError, MarllocError
+from marlloc.core.errors import ConfigError
 from marlloc.core.protocol import Step
-from marlloc.core.seeding import numpy_rng, torch_rng
+from marlloc.core.seeding import torch_rng
 from marlloc.envs import make
 from marlloc.evaluation import evaluate, rollout, write
 
@@ -143,14 +145,6 @@ class MaddpgConfig:
 # --- networks -----------------------------------------------------------------------------------
 
 
-def mlp(n_in: int, hidden: tuple[int, ...], n_out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for h in hidden:
-        layers += [nn.Linear(n_in, h), nn.ReLU()]
-        n_in = h
-    return nn.Sequential(*layers, nn.Linear(n_in, n_out))
-
-
 class UserActor(nn.Module):
     """obs [B, D] -> node logits [B, M + 1] and a markup in [0, 1].
 
@@ -198,42 +192,6 @@ class Critic(nn.Module):
 
     def forward(self, obs: Tensor, action: Tensor, ctx: Tensor) -> Tensor:
         return self.net(torch.cat([obs, action, ctx], 1)).squeeze(1)
-
-
-# --- replay -------------------------------------------------------------------------------------
-
-
-class Replay:
-    """Preallocated ring buffer of agent-transitions; fields are named tensors of fixed width."""
-
-    def __init__(self, size: int, widths: dict[str, int], device: torch.device):
-        self.size, self.ptr, self.n = size, 0, 0
-        self.data = {k: torch.zeros(size, w, device=device) for k, w in widths.items()}
-
-    def add(self, **rows: Tensor) -> None:
-        k = next(iter(rows.values())).shape[0]
-        if k == 0:
-            return
-        if k > self.size:  # more than the buffer holds: keep the newest
-            rows = {n: v[-self.size:] for n, v in rows.items()}
-            k = self.size
-        idx = (self.ptr + torch.arange(k, device=self.data["obs"].device)) % self.size
-        for name, v in rows.items():
-            self.data[name][idx] = v.reshape(k, -1).to(self.data[name].dtype)
-        self.ptr = (self.ptr + k) % self.size
-        self.n = min(self.n + k, self.size)
-
-    def sample(self, batch: int, g: torch.Generator) -> dict[str, Tensor]:
-        idx = torch.randint(self.n, (batch,), generator=g, device=g.device)
-        return {k: v[idx] for k, v in self.data.items()}
-
-    def state_dict(self) -> dict:
-        return {"ptr": self.ptr, "n": self.n, **{k: v[: self.n].clone() for k, v in self.data.items()}}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.ptr, self.n = int(d["ptr"]), int(d["n"])
-        for k, v in self.data.items():
-            v[: self.n] = d[k]
 
 
 # --- the learner ------------------------------------------------------------------------------
@@ -566,31 +524,6 @@ def export(path: str | Path, out_dir: str | Path) -> list[Path]:
 
 
 # --- training -------------------------------------------------------------------------------
-
-
-class TrainingDiverged(MarllocError):
-    """A loss became NaN/inf or exploded; the last good checkpoint is kept."""
-
-
-def _episode_seed(seed: int, episode: int) -> int:
-    return int(numpy_rng(seed, f"train_episode_{episode}").integers(2**31))
-
-
-def _save_checkpoint(path: Path, payload: dict) -> None:
-    """Atomic: write next to it, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
-def _write_rows(path: Path, rows: list[dict], columns: list[str]) -> None:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, restval="", extrasaction="ignore")
-    w.writeheader()
-    w.writerows(rows)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
 
 
 COLUMNS = ["round", "charts/episode", "charts/wall_s", "charts/eps", "charts/bid_noise", "charts/price_noise",
