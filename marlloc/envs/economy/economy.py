@@ -367,6 +367,13 @@ class Economy(MarkovGame):
             state=state, terminated=torch.zeros(E, dtype=torch.bool, device=dev), truncated=truncated, info=info,
         )
 
+    def agent_groups(self) -> dict[str, Tensor]:
+        """The country of every agent, per role (``[n_agents]`` long): the agents whose actions
+        reach an agent's payoff, used by mean-field learners to average the others' actions."""
+        C, F, H, dev = self.n_countries, self.n_firms, self.n_households, self.device
+        ar = torch.arange(C, device=dev)
+        return {"government": ar, "firm": ar.repeat_interleave(F), "consumer": ar.repeat_interleave(H)}
+
     # --- checkpointing ------------------------------------------------------------------------
     _DYNAMIC = ("country", "drivers", "features", "infra", "savings", "output", "unit_cost", "price",
                 "rationing", "income", "share", "transfer", "split", "gini")
