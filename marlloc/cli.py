@@ -49,38 +49,77 @@ def _overrides(config: Path | None, sets: list[str] | None) -> dict:
     return out
 
 
+def _print_table(con, ev, skip: tuple[str, ...]) -> None:
+    """Policies as columns, metrics as rows: mean ± half-width of the 95 % CI over episodes."""
+    from rich.table import Table
+
+    table = Table(title="mean ± half-width of the 95 % CI over episodes (our simulator)")
+    table.add_column("metric")
+    for name in ev.policies:
+        table.add_column(name, justify="right")
+    first = next(iter(ev.policies.values()))
+    for k in [k for k, v in first.items() if isinstance(v, dict) and "mean" in v and k not in skip]:
+        cells = []
+        for agg in ev.policies.values():
+            m, (lo, hi) = agg[k]["mean"], agg[k]["ci95"]
+            cells.append("n/a" if m is None else f"{m:.3f} ± {(hi - lo) / 2:.3f}")
+        table.add_row(k, *cells)
+    table.add_row("wall_s", *(f"{agg['wall_s']:.1f}" for agg in ev.policies.values()))
+    con.print(table)
+
+
 @app.command()
 def evaluate(
-    scenario: Annotated[str, typer.Option(help="Scenario: edge.")] = "edge",
-    users: Annotated[int, typer.Option(help="User agents N.")] = 200,
-    edges: Annotated[int, typer.Option(help="Edge servers.")] = 5,
-    rounds: Annotated[int, typer.Option(help="Rounds per episode.")] = 200,
-    policies: Annotated[str, typer.Option(help="Comma-separated user policies: random, greedy, "
-                                          "sequential_greedy, optimum.")] = "random,greedy,sequential_greedy,optimum",
-    pricing: Annotated[str, typer.Option(help="Providers' pricing: fixed, cost_plus, random.")] = "fixed",
+    scenario: Annotated[str, typer.Option(help="Scenario: edge or economy.")] = "edge",
+    users: Annotated[int, typer.Option(help="User agents N (edge).")] = 200,
+    edges: Annotated[int, typer.Option(help="Edge servers (edge).")] = 5,
+    rounds: Annotated[int, typer.Option(help="Rounds per episode (edge).")] = 200,
+    policies: Annotated[str | None, typer.Option(help="Comma-separated policies. Edge (users): random, greedy, "
+                                                 "sequential_greedy, optimum, maddpg:CKPT (default: the four "
+                                                 "baselines). Economy: random, ncgt, lp, pareto[:G], eqmarl:CKPT, "
+                                                 "sarl:CKPT (default: random,ncgt,lp,pareto).")] = None,
+    pricing: Annotated[str, typer.Option(help="Providers' pricing (edge): fixed, cost_plus, random.")] = "fixed",
     episodes: Annotated[int, typer.Option(help="Episodes per seed (run side by side).")] = 5,
     seed: Annotated[int, typer.Option(help="First evaluation seed.")] = 0,
     n_seeds: Annotated[int, typer.Option("--seeds", help="Number of evaluation seeds (seed, seed+1, ...).")] = 1,
     out: Annotated[Path | None, typer.Option(help="Folder for summary.json and episodes.csv.")] = None,
-    bound: Annotated[bool, typer.Option(help="Compute the per-round LP upper bound.")] = True,
+    bound: Annotated[bool, typer.Option(help="Compute the per-round LP upper bound (edge).")] = True,
+    countries: Annotated[int, typer.Option(help="Countries per economy (economy; ×10 agents).")] = 10,
+    wdi: Annotated[str | None, typer.Option(help="World Bank data for the economy: a tidy CSV, a bulk folder or "
+                                            "'live' (default: the embedded synthetic panel).")] = None,
+    nash_every: Annotated[int, typer.Option(help="Steps between stage-game NashConv searches (economy).")] = 10,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Evaluate policies on fixed seeds; print a table, optionally write summary.json + episodes.csv."""
     from rich.console import Console
-    from rich.table import Table
 
     from marlloc.envs import make
-    from marlloc.evaluation import SCENARIOS, write
+    from marlloc.evaluation import SCENARIOS, evaluate_economy, write
     from marlloc.evaluation import evaluate as run_evaluation
 
     if scenario not in SCENARIOS:
         raise ConfigError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be ≥ 1, got {n_seeds}; try --seeds 1")
+    con = Console(width=max(Console().width, 120))  # the table stays readable in narrow or captured output
+    if scenario == "economy":
+        overrides = {"n_countries": countries, **({"wdi": wdi} if wdi else {}), **_overrides(config, set_)}
+        env = make("economy_v0", **overrides)
+        con.print(f"economy_v0: {countries} countries × (1 government, {env.n_firms} firms, {env.n_households} "
+                  f"consumer groups), {env.config.episode_steps} steps, data: {env.panel.source}, "
+                  f"split {env.config.split}; {episodes} episodes × {n_seeds} seed(s) from {seed}")
+        ev = evaluate_economy(policies or "random,ncgt,lp,pareto", overrides, episodes,
+                              list(range(seed, seed + n_seeds)), nash_every,
+                              progress=lambda name, s: con.print(f"  done: {name}, seed {s}"))
+        _print_table(con, ev, skip=())
+        if out is not None:
+            summary, episodes_csv = write(ev, out)
+            con.print(f"wrote {summary} and {episodes_csv}")
+        return
+    policies = policies or "random,greedy,sequential_greedy,optimum"
     overrides = {"n_users": users, "n_edges": edges, "episode_rounds": rounds, **_overrides(config, set_)}
     env = make(SCENARIOS[scenario], **overrides)  # validates the config before any run
-    con = Console(width=max(Console().width, 120))  # the table stays readable in narrow or captured output
     dem = env.steady_state_demand()
     ratio = (dem["edge_tier"] / dem["edge_capacity"]).tolist()
     con.print(f"{SCENARIOS[scenario]}: {env.n_users} users, {env.n_nodes} nodes (cloud + {env.n_nodes - 1} edges), "
@@ -89,19 +128,7 @@ def evaluate(
               f"(compute, storage, up, down) = " + ", ".join(f"{r:.2f}" for r in ratio))
     ev = run_evaluation(policies, SCENARIOS[scenario], overrides, episodes, list(range(seed, seed + n_seeds)),
                         pricing, bound=bound, progress=lambda name, s: con.print(f"  done: {name}, seed {s}"))
-    table = Table(title="mean ± half-width of the 95 % CI over episodes (our simulator)")
-    table.add_column("metric")
-    for name in ev.policies:
-        table.add_column(name, justify="right")
-    first = next(iter(ev.policies.values()))
-    for k in [k for k in first if k not in ("wall_s", "killed_tasks")]:
-        cells = []
-        for agg in ev.policies.values():
-            m, (lo, hi) = agg[k]["mean"], agg[k]["ci95"]
-            cells.append("n/a" if m is None else f"{m:.3f} ± {(hi - lo) / 2:.3f}")
-        table.add_row(k, *cells)
-    table.add_row("wall_s", *(f"{agg['wall_s']:.1f}" for agg in ev.policies.values()))
-    con.print(table)
+    _print_table(con, ev, skip=("killed_tasks",))
     if out is not None:
         summary, episodes_csv = write(ev, out)
         con.print(f"wrote {summary} and {episodes_csv}")
@@ -109,8 +136,12 @@ def evaluate(
 
 @app.command()
 def train(
-    scenario: Annotated[str, typer.Option(help="Scenario: edge.")] = "edge",
-    algo: Annotated[str, typer.Option(help="Learner: maddpg.")] = "maddpg",
+    scenario: Annotated[str, typer.Option(help="Scenario: edge or economy.")] = "edge",
+    algo: Annotated[str, typer.Option(help="Learner: maddpg (edge); eqmarl or sarl (economy).")] = "maddpg",
+    steps: Annotated[int | None, typer.Option(help="Training steps (economy; default 3000).")] = None,
+    countries: Annotated[int, typer.Option(help="Countries per economy (economy).")] = 10,
+    wdi: Annotated[str | None, typer.Option(help="World Bank data for the economy (tidy CSV, bulk folder, "
+                                            "'live'; default: the synthetic panel).")] = None,
     users: Annotated[int, typer.Option(help="User agents N.")] = 200,
     edges: Annotated[int, typer.Option(help="Edge servers.")] = 5,
     episode_rounds: Annotated[int, typer.Option(help="Rounds per training episode.")] = 200,
@@ -133,11 +164,17 @@ def train(
     """Train a learner on a scenario into a run folder (metrics.csv, checkpoints/, summary.json)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from marlloc.algos import ALGOS
+    from marlloc.algos import ALGOS, ECONOMY_ALGOS
     from marlloc.core.config import to_dict
     from marlloc.envs import make
     from marlloc.evaluation import SCENARIOS
 
+    resumes_economy = (resume is not None and (resume / "config.json").is_file()
+                       and json.loads((resume / "config.json").read_text()).get("algo") in ECONOMY_ALGOS)
+    if scenario == "economy" or resumes_economy:
+        _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, set_, checkpoint_every,
+                       final_episodes)
+        return
     if algo not in ALGOS:
         raise ConfigError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
     if scenario not in SCENARIOS or scenario != "edge":
@@ -185,6 +222,61 @@ def train(
     typer.echo(f"{algo}: system utility {m['system_utility']['mean']:.3f}, "
                f"utility / LP bound {m['utility_vs_bound']['mean']:.3f}, avg QoE {m['avg_qoe']['mean']:.3f}; "
                f"run folder {out}")
+
+
+def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, set_, checkpoint_every,
+                   final_episodes) -> None:
+    """``marlloc train --scenario economy``: eqmarl or sarl into a run folder (same conventions as MADDPG)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from marlloc.algos import ECONOMY_ALGOS
+    from marlloc.algos.eqmarl import train as train_eqmarl
+    from marlloc.core.config import to_dict
+    from marlloc.envs import make
+
+    if resume is not None:
+        saved = resume / "config.json"
+        if not saved.is_file():
+            raise ConfigError(f"--resume must name a run folder with config.json, got {str(resume)!r}")
+        run = json.loads(saved.read_text())
+        algo, seed, out, env_cfg = run["algo"], run["seed"], resume, run["env_config"]
+        cfg_cls = ECONOMY_ALGOS[algo][0]
+        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["algo_config"].items()})
+        steps = steps if steps is not None else run["steps"]
+        opts = run["run"]
+        final_episodes, checkpoint_every = opts["eval_episodes"], opts["checkpoint_every"]
+    else:
+        if algo not in ECONOMY_ALGOS:
+            raise ConfigError(f"--algo must be one of {', '.join(ECONOMY_ALGOS)} for the economy, got {algo!r}")
+        if out is None:
+            raise ConfigError("--out must name the run folder (or use --resume DIR); e.g. --out runs/eqmarl")
+        if (out / "checkpoints" / "last.pt").exists():
+            raise ConfigError(f"{out} already holds a run; continue it with --resume {out} or pick another --out")
+        cfg_cls, fixed = ECONOMY_ALGOS[algo]
+        fields = set(cfg_cls.__dataclass_fields__)
+        overrides = {**_parse_sets(hp, "--hp"), **fixed}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ConfigError(f"--hp field {unknown[0]!r} is not a {algo} setting; valid: {', '.join(sorted(fields))}")
+        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+        env_cfg = to_dict(make("economy_v0", **{"n_countries": countries, **({"wdi": wdi} if wdi else {}),
+                                               **_overrides(config, set_)}).config)
+        steps = 3000 if steps is None else steps
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}")) as bar:
+        task = bar.add_task(f"{algo} on economy", total=steps, note="")
+
+        def progress(t, row):
+            note = f"Δπ {row['charts/delta_pi']:.4f}" if "charts/delta_pi" in row else None
+            bar.update(task, completed=t, **({"note": note} if note else {}))
+
+        summary = train_eqmarl(algo_cfg, "economy_v0", env_cfg, steps, seed, out, algo=algo,
+                               eval_episodes=final_episodes, checkpoint_every=checkpoint_every,
+                               resume=resume is not None, progress=progress)
+    conv = summary["convergence"]
+    when = "not converged (censored)" if conv["censored"] else f"converged at step {conv['step']} ({conv['wall_s']:.0f} s)"
+    typer.echo(f"{algo}: utility {summary['eval']['economy/utility']:.3f}, Gini {summary['eval']['economy/gini']:.3f}, "
+               f"{when}; Q-game NashConv {summary['q_game']['eq/nash_conv']:.3g}; run folder {out}")
 
 
 @app.command("export")

@@ -36,7 +36,7 @@ from marlloc.core.protocol import MarkovGame
 from marlloc.metrics import EdgeEpisodeMetrics
 from marlloc.policies import act, check_names, joint
 
-SCENARIOS = {"edge": "edge_market_v0"}
+SCENARIOS = {"edge": "edge_market_v0", "economy": "economy_v0"}
 
 
 def rollout(env: MarkovGame, policies: dict[str, object], n_envs: int, seed: int,
@@ -75,13 +75,17 @@ class Evaluation:
     pricing: str
     rows: list[dict] = field(default_factory=list)
     policies: dict[str, dict] = field(default_factory=dict)
+    data_source: str | None = None
 
     def summary(self) -> dict:
         from marlloc import __version__
 
-        return {"scenario": self.scenario, "env_id": self.env_id, "config": self.config, "seeds": self.seeds,
-                "episodes": self.episodes, "pricing": self.pricing, "marlloc_version": __version__,
-                "policies": self.policies}
+        out = {"scenario": self.scenario, "env_id": self.env_id, "config": self.config, "seeds": self.seeds,
+               "episodes": self.episodes, "pricing": self.pricing, "marlloc_version": __version__,
+               "policies": self.policies}
+        if self.data_source is not None:
+            out["data_source"] = self.data_source
+        return out
 
 
 def aggregate(values: list[float]) -> dict:
@@ -135,6 +139,108 @@ def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: 
         mine = [r for r in ev.rows if r["policy"] == label[name]]
         ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in keys}
         ev.policies[label[name]]["wall_s"] = wall
+    return ev
+
+
+ECONOMY_KEYS = ("utility", "welfare_per_country", "gini", "nash_conv", "epsilon", "epsilon_rel", "decision_s")
+
+
+@torch.no_grad()
+def economy_rollout(env, policy, n_envs: int, seed: int, nash_every: int = 10) -> dict[str, torch.Tensor]:
+    """One episode in each of ``n_envs`` economies; per-environment metrics (see :func:`evaluate_economy`)."""
+    from marlloc.solvers.economy_stage import EconomyStage
+
+    step = env.reset(n_envs=n_envs, seed=seed)
+    z = lambda: torch.zeros(n_envs, dtype=torch.float64)  # noqa: E731
+    util, welfare, gini, nc, eps, eps_rel, n_nash = z(), z(), z(), z(), z(), z(), 0
+    n, decide = 0, 0.0
+    while not bool(step.truncated.all() | step.terminated.all()):
+        t0 = time.perf_counter()
+        actions = policy(step)
+        decide += time.perf_counter() - t0
+        if n % nash_every == 0:  # stage-game deviation search at this state, others frozen
+            stage = EconomyStage(env)
+            a, b = stage.nash_conv(actions)
+            scale = torch.cat([v.abs() for v in stage.play(actions)["reward"].values()], 1).mean(1)
+            nc, eps, eps_rel, n_nash = nc + a, eps + b, eps_rel + b / scale.clamp_min(1e-12), n_nash + 1
+        step = env.step(actions, check=False)
+        n += 1
+        util += step.info["economy/utility"].double()
+        welfare += sum(v.double().sum(1) for v in step.reward.values()) / env.n_countries
+        gini += step.info["economy/gini"].double()
+    return {"utility": util / n, "welfare_per_country": welfare / n, "gini": gini / n, "nash_conv": nc / n_nash,
+            "epsilon": eps / n_nash, "epsilon_rel": eps_rel / n_nash, "decision_s": torch.full((n_envs,), decide / n,
+                                                                                             dtype=torch.float64)}
+
+
+def _training_record(name: str) -> dict:
+    """Convergence step/seconds and policy stability of a trained policy, from its run folder."""
+    _algo, _, path = name.partition(":")
+    ck = Path(path)
+    run = ck.parent.parent
+    out: dict = {}
+    summary = run / "summary.json"
+    if summary.is_file():
+        conv = json.loads(summary.read_text()).get("convergence", {})
+        out.update(convergence_step=conv.get("step"), convergence_s=conv.get("wall_s"), convergence_rule=conv.get("rule"))
+    metrics = run / "metrics.csv"
+    if metrics.is_file():
+        with open(metrics, newline="") as f:
+            dpi = [float(r["charts/delta_pi"]) for r in csv.DictReader(f) if r.get("charts/delta_pi")]
+        tail = dpi[len(dpi) - max(1, len(dpi) // 5):] if dpi else []
+        out["policy_stability"] = {"mean_delta_pi_last_fifth": sum(tail) / len(tail) if tail else None,
+                                   "checks": len(tail)}
+    return out
+
+
+def evaluate_economy(policies: str | list[str], config: dict | None = None, episodes: int = 5,
+                     seeds: list[int] | int = 0, nash_every: int = 10, progress=None) -> Evaluation:
+    """Every joint economy policy on the same seeds (same countries and start years).
+
+    Per episode: ``utility`` (mean over steps of the mean reward of all agents — the seed's
+    economic utility, in our reward units), ``welfare_per_country`` (mean over steps of the summed
+    rewards per country), ``gini`` (income Gini across consumer groups, mean over countries and
+    steps), ``nash_conv`` / ``epsilon`` (exact stage-game deviation search every ``nash_every``
+    steps: NashConv = Σ_i δ_i, ε = max_i δ_i, averaged over the sampled steps), ``epsilon_rel``
+    (ε ÷ the mean absolute reward at that step) and ``decision_s`` (policy seconds per step).
+    Trained policies also carry their run's convergence step and seconds and the mean Δπ over
+    the last fifth of its convergence checks (policy stability).
+    """
+    from marlloc.envs import make
+    from marlloc.policies.economy import joint_policy
+
+    names = [p.strip() for p in policies.split(",")] if isinstance(policies, str) else list(policies)
+    names = [n for n in names if n]
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    if not names:
+        raise ConfigError("policies must name at least one policy, got none; e.g. --policies ncgt,lp")
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ConfigError(f"episodes must be an integer ≥ 1, got {episodes!r}; try episodes=5")
+    if not isinstance(nash_every, int) or nash_every < 1:
+        raise ConfigError(f"nash_every must be an integer ≥ 1, got {nash_every!r}; try nash_every=10")
+    env = make("economy_v0", **(config or {}))
+    for name in names:
+        joint_policy(env, name)  # unknown names and missing checkpoints fail before anything runs
+    ev = Evaluation("economy", "economy_v0", to_dict(env.config), seeds, episodes, "n/a")
+    short = [n.partition(":")[0] for n in names]
+    label = {n: (s if short.count(s) == 1 else n) for n, s in zip(names, short, strict=True)}
+    for name in names:
+        wall = 0.0
+        for seed in seeds:
+            t0 = time.perf_counter()
+            out = economy_rollout(env, joint_policy(env, name, seed), episodes, seed, nash_every)
+            wall += time.perf_counter() - t0
+            for i in range(episodes):
+                ev.rows.append({"policy": label[name], "seed": seed, "episode": i,
+                                **{k: float(v[i]) for k, v in out.items()}})
+            if progress is not None:
+                progress(name, seed)
+        mine = [r for r in ev.rows if r["policy"] == label[name]]
+        ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in ECONOMY_KEYS}
+        ev.policies[label[name]]["wall_s"] = wall
+        if ":" in name and short[names.index(name)] in ("eqmarl", "sarl"):
+            ev.policies[label[name]]["training"] = _training_record(name)
+    ev.data_source = env.panel.source
     return ev
 
 

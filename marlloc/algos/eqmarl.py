@@ -346,7 +346,7 @@ class Eqmarl:
         abar = self.mean_field(self.levels_of(actions))
         if self.pending is not None:
             for r, rows in self.pending.items():
-                self.replay[r].add(**rows, next_abar=abar[r].reshape(-1, self.mf_dim))
+                self.replay[r].add(**rows, next_abar=abar[r].reshape(len(rows["obs"]), self.mf_dim))
             self.pending = None
         done = bool((after.truncated | after.terminated).all())
         rows = {}

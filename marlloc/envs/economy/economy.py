@@ -367,6 +367,17 @@ class Economy(MarkovGame):
             state=state, terminated=torch.zeros(E, dtype=torch.bool, device=dev), truncated=truncated, info=info,
         )
 
+    def select(self, idx: Tensor) -> Economy:
+        """A new batch holding copies of this batch's environments ``idx`` (repeats allowed) in their
+        current state: what-if steps for deviation searches and planners, leaving this one untouched."""
+        s = self._s
+        if s is None:
+            raise MarllocError("call reset() before select()")
+        other = Economy(self.config)
+        other._seed, other.n_envs = self._seed, len(idx)
+        other._s = EconomyState(step=s.step, **{k: getattr(s, k)[idx].clone() for k in self._DYNAMIC})
+        return other
+
     def agent_groups(self) -> dict[str, Tensor]:
         """The country of every agent, per role (``[n_agents]`` long): the agents whose actions
         reach an agent's payoff, used by mean-field learners to average the others' actions."""
