@@ -26,10 +26,25 @@ environment of the batch (keys are stable; ``summary.json`` uses them):
   ÷ requests to a node;
 - ``revenue``: credits paid to providers per round; ``latency_ms``: mean latency per decision;
 - ``killed_tasks``: tasks in flight lost to node failures.
+
+Equilibrium gaps (OpenSpiel's names; numpy, for the games of :mod:`marlloc.games`)
+----------------------------------------------------------------------------------
+- :func:`deviation_gains` δ_i(π) = J_i(BR_i, π_{-i}) − J_i(π): what player i gains by switching alone
+  to its best response. ≥ 0 with an exact best response; negative values are kept, never clipped
+  (they expose a best response that is not one, or estimation noise).
+- :func:`nash_conv` NashConv(π) = Σ_i δ_i; ε(π) = max_i δ_i (π is an ε-Nash equilibrium);
+  :func:`equilibrium_gaps` returns δ, NashConv, ε and each divided by the game's
+  ``payoff_range()`` (the relative figures every tolerance uses).
+- :func:`exploitability` only for 2-player constant-sum games: NashConv / 2 (OpenSpiel's definition).
+  The word is not used for anything else.
+
+A deviation is by **one** player. Non-atomic games (``marlloc.games.Wardrop``) define a deviation
+by one infinitesimal user and provide their own ``deviation_gains``, which these functions use.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -138,3 +153,49 @@ class EdgeEpisodeMetrics:
             "latency_ms": self.lat / dec,
             "killed_tasks": self.killed,
         }
+
+
+# --- equilibrium gaps ------------------------------------------------------------------------------
+def deviation_gains(game, profile) -> np.ndarray:
+    """δ_i = J_i(BR_i, π_{-i}) − J_i(π) for every player, ``[..., n_players]`` (negatives kept).
+
+    ``profile`` is one profile ``[dim]`` or a batch ``[..., dim]`` of a :mod:`marlloc.games` game.
+    """
+    profile = np.asarray(profile, dtype=float)
+    own = getattr(game, "deviation_gains", None)
+    if own is not None:
+        return np.asarray(own(profile), dtype=float)
+    n = game.n_players
+    br = np.asarray(game.best_responses(profile), dtype=float)
+    mine = game.owner[None, :] == np.arange(n)[:, None]                       # [n, dim] coordinates of player i
+    deviated = np.where(mine, br[..., None, :], profile[..., None, :])        # [..., n, dim] i alone deviates
+    gained = np.diagonal(game.payoffs(deviated), axis1=-2, axis2=-1)          # [..., n] J_i(BR_i, π_{-i})
+    return gained - game.payoffs(profile)
+
+
+def nash_conv(game, profile) -> float | np.ndarray:
+    """NashConv = Σ_i δ_i (a float for one profile, ``[...]`` for a batch)."""
+    total = deviation_gains(game, profile).sum(-1)
+    return float(total) if np.ndim(total) == 0 else total
+
+
+def equilibrium_gaps(game, profile) -> dict[str, float | np.ndarray]:
+    """δ (``deviation_gains``), NashConv, ε = max_i δ_i, and each ÷ ``game.payoff_range()`` (``relative_*``)."""
+    gains = deviation_gains(game, profile)
+    scale = float(game.payoff_range())
+    nc, eps = gains.sum(-1), gains.max(-1)
+    one = np.ndim(nc) == 0
+    out = {"deviation_gains": gains, "nash_conv": float(nc) if one else nc, "epsilon": float(eps) if one else eps,
+           "relative_deviation_gains": gains / scale, "payoff_range": scale}
+    out["relative_nash_conv"] = out["nash_conv"] / scale
+    out["relative_epsilon"] = out["epsilon"] / scale
+    return out
+
+
+def exploitability(game, profile) -> float | np.ndarray:
+    """NashConv / 2 of a 2-player constant-sum game; ValueError for any other game."""
+    if not (getattr(game, "constant_sum", False) and game.n_players == 2):
+        raise ValueError(f"exploitability is defined for 2-player constant-sum games only; {game.name} is not one: "
+                         "use nash_conv")
+    total = nash_conv(game, profile)
+    return total / 2

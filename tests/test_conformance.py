@@ -26,11 +26,30 @@ SIZES = {
         dict(),  # the paper's 100 agents
         dict(n_countries=3, n_levels=3, split="test", episode_steps=30),
     ],
+    # one-shot games: default, a non-default game with reward noise (index 1 drives the determinism tests), tiny
+    "cournot_v0": [dict(), dict(costs=(5.0, 10.0, 40.0), n_levels=51, reward_noise=0.1, episode_steps=4),
+                   dict(costs=(10.0,), n_levels=2, nash_conv_info=False)],
+    "bertrand_v0": [dict(), dict(alpha=8.0, gamma=0.2, costs=(1.0, 1.5, 2.0, 2.5, 3.0), n_levels=21,
+                                 reward_noise=0.05, episode_steps=3), dict(costs=(0.0,), n_levels=2)],
+    "kelly_v0": [dict(), dict(values=(1.0, 1.0, 2.0), reserve=0.5, n_levels=101, reward_noise=0.1, episode_steps=5),
+                 dict(values=(1.0, 2.0), capacity=3.0, n_levels=2)],
+    "stackelberg_v0": [dict(), dict(weights=(2.0, 4.0), capacity=1.0, marginal_cost=0.5, n_levels=31,
+                                    reward_noise=0.1, episode_steps=2), dict(weights=(1.0,), n_levels=2)],
+    "fisher_v0": [dict(), dict(budgets=(1.0, 1.0), exponents=((1.0, 0.0), (0.5, 0.5)), n_levels=11,
+                               reward_noise=0.1, episode_steps=3), dict(budgets=(2.0,), exponents=((1.0,),))],
+    "congestion_v0": [dict(), dict(a=(1.0, 1.0), b=(0.0, 2.0), demand=4.0, n_users=40, reward_noise=0.1,
+                                   episode_steps=6), dict(a=(2.0,), b=(1.0,), demand=1.0)],
+    "battle_of_the_sexes_v0": [dict(), dict(reward_noise=0.1, episode_steps=10), dict(nash_conv_info=False)],
+    "biased_rps_v0": [dict(), dict(reward_noise=0.01, episode_steps=10), dict(episode_steps=2)],
+    "shapley_v0": [dict(), dict(reward_noise=0.1, episode_steps=7), dict(episode_steps=2)],
 }
 # how each environment names its horizon, and a config long enough for 250 steps
 LONG = {
     "edge_market_v0": lambda n: dict(episode_rounds=n),
     "economy_v0": lambda n: dict(episode_steps=n, years=(1960, 2024)),
+    **{env_id: (lambda n: dict(episode_steps=n)) for env_id in (
+        "cournot_v0", "bertrand_v0", "kelly_v0", "stackelberg_v0", "fisher_v0", "congestion_v0",
+        "battle_of_the_sexes_v0", "biased_rps_v0", "shapley_v0")},
 }
 CASES = [(env_id, cfg) for env_id in ENVS for cfg in SIZES[env_id]]
 IDS = [f"{env_id}-{i}" for env_id in ENVS for i in range(len(SIZES[env_id]))]

@@ -9,10 +9,12 @@ from marlloc.core.errors import ConfigError
 from marlloc.core.protocol import MarkovGame
 from marlloc.envs.economy import Economy
 from marlloc.envs.edge import EdgeMarket
+from marlloc.envs.games import GAME_ENVS
 
 ENVS: dict[str, type[MarkovGame]] = {
     "edge_market_v0": EdgeMarket,
     "economy_v0": Economy,
+    **GAME_ENVS,  # cournot_v0, bertrand_v0, kelly_v0, stackelberg_v0, fisher_v0, congestion_v0, and the controls
 }
 
 
