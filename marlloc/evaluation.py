@@ -175,9 +175,7 @@ def economy_rollout(env, policy, n_envs: int, seed: int, nash_every: int = 10) -
 
 def _training_record(name: str) -> dict:
     """Convergence step/seconds and policy stability of a trained policy, from its run folder."""
-    _algo, _, path = name.partition(":")
-    ck = Path(path)
-    run = ck.parent.parent
+    run = Path(name.partition(":")[2]).parent.parent
     out: dict = {}
     summary = run / "summary.json"
     if summary.is_file():

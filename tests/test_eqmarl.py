@@ -91,9 +91,9 @@ def test_solver_finds_the_pure_equilibrium_of_a_known_q_game():
             lev = learner.grids[self.role].norm[:, 0]
             return -((lev - 0.7) ** 2).expand(*obs.shape[:-1], -1)
 
-    for r in learner.q:
-        learner.q[r] = Fixed()
-        learner.q[r].role = r
+    for r in learner.q_targ:  # the Q game reads the target network
+        learner.q_targ[r] = Fixed()
+        learner.q_targ[r].role = r
     p, stats = learner.equilibrium(st.obs)
     for r in p:
         best = p[r].argmax(-1)

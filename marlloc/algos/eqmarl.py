@@ -16,7 +16,9 @@ Algorithm 1 per update, as marlloc implements it (any batched environment with d
    components). One forward pass scores every candidate action, and values are smooth in the
    action level, which is what makes a best response on a fine grid (1,001 Cournot levels)
    accurate. The target is the seed's r + γ·max_a' Q(s', a', ā'), with ā' from the actions
-   actually taken at s' and a Polyak-averaged target network. Rewards are divided by a per-role
+   actually taken at s' and a Polyak-averaged target network. The stage game of step 3 and the
+   advantages of step 4 read the target network too: near an optimum values are flat in the
+   action, so the argmax moves with the online network's SGD jitter; the average does not. Rewards are divided by a per-role
    scale fixed at the end of warm-up (the standard deviation of warm-up rewards).
 3. **Equilibrium** (step (e)). On the states just visited, run T best-response iterations
    (``solver_iters``, default 50) of the stage game whose payoffs are the Q estimates: every
@@ -26,12 +28,15 @@ Algorithm 1 per update, as marlloc implements it (any batched environment with d
    turn with the same damping inside a role. The result p* and its NashConv on the Q game (Σ_i
    max_a Q_i − E_{p_i} Q_i, in reward-scale units) are reported.
 4. **Policy update** (step 3 of Algorithm 1) — **how the equilibrium guides it**: the loss is
-   L = −Σ_a π(a|s)·Â(s, a) + λ·CE(p*, π) − β·H(π), where Â = (Q(s, a, ā^π) − E_π Q) / std_a Q is
-   the policy-gradient term of eq. 1 with the expectation over all candidate actions (not one
-   sample) against the others' current policies, and CE(p*, π) = −Σ_c Σ_k p*_c(k) log π_c(k) is the
-   cross-entropy to the equilibrium's per-component marginals: it pulls every agent's policy toward
-   its strategy in the Q-game equilibrium. λ = ``eq_weight``; λ = 0 is the "without equilibrium
-   solver" ablation (the solver is then skipped).
+   L = −Σ_a π(a|s)·Â(s, a) + λ·CE(p*, π) − β·H(π). Â = (Q(s, a, ā*) − E_π Q) / std_a Q is the
+   policy-gradient term of eq. 1, with the expectation over all candidate actions (not one
+   sample), evaluated with the others at their **equilibrium** strategies (ā* from p*, as in
+   eq. 2: a_i* = argmax Q_i(s_i, a_i, a*_−i)). CE(p*, π) = −Σ_c Σ_k p*_c(k) log π_c(k) is the
+   cross-entropy to the equilibrium's per-component marginals: it pulls every agent's policy
+   toward its strategy in the Q-game equilibrium. Both terms point at the same fixed point; the
+   first alone, against the others' *current* policies, is simultaneous gradient play, which
+   oscillates in Cournot-like games (it did in our runs). λ = ``eq_weight``; λ = 0 is the
+   "without equilibrium solver" ablation: no solver, and Â uses the others' current policies.
 5. **Convergence** (eq. 4): every ``eval_every`` steps, Δπ = mean over a fixed probe set of
    observations of ‖π^(t) − π^(t−1)‖₂ (the per-component probabilities, concatenated); converged
    when Δπ < ``converge_eps`` for ``converge_window`` checks in a row — the step and wall-clock
@@ -94,6 +99,11 @@ class EqmarlConfig:
     """ε of ε-greedy exploration at the end of warm-up."""
     eps_end: float = 0.05
     """ε after annealing."""
+    explore_width: float = 1.0
+    """Range of an ε-exploration move as a share of each component's levels, centred on the
+    sampled action: 1.0 = uniform over all levels (the seed's ε-greedy); smaller keeps the data
+    near the policy, where a fine action grid needs its values accurate (kinks of the payoff far
+    away, like a price floored at zero, otherwise bend a smooth fit)."""
     anneal_steps: int = 2_000
     """Environment steps over which ε falls linearly."""
     warmup_steps: int = 50
@@ -145,7 +155,7 @@ class EqmarlConfig:
               self.warmup_steps, "try warmup_steps=50")
         for n in ("lr", "q_lr", "converge_eps", "solver_tol"):
             check(getattr(self, n) > 0, n, "be positive", getattr(self, n), f"try {n}={getattr(EqmarlConfig, n)}")
-        for n in ("gamma", "target_tau", "eps_start", "eps_end", "damping"):
+        for n in ("gamma", "target_tau", "eps_start", "eps_end", "damping", "explore_width"):
             check(0 <= getattr(self, n) <= 1, n, "lie in [0, 1]", getattr(self, n),
                   f"try {n}={getattr(EqmarlConfig, n)}")
         check(self.damping > 0, "damping", "be positive", self.damping, "try damping=0.5")
@@ -329,7 +339,13 @@ class Eqmarl:
                 else:
                     a = torch.multinomial(p.reshape(-1, k), 1, generator=g).view(obs.shape[:2])
                 if explore:
-                    a = torch.where(uniform, torch.randint(k, a.shape, generator=g, device=self.device), a)
+                    if self.cfg.explore_width >= 1.0 or eps >= 1.0:
+                        move = torch.randint(k, a.shape, generator=g, device=self.device)
+                    else:
+                        half = max(1, round(self.cfg.explore_width * (k - 1) / 2))
+                        step_ = torch.randint(-half, half + 1, a.shape, generator=g, device=self.device)
+                        move = (a + step_).clamp(0, k - 1)
+                    a = torch.where(uniform, move, a)
                 comps[name] = a
             out[r] = comps
         return out
@@ -387,7 +403,7 @@ class Eqmarl:
         def values(p):
             lev = {r: p[r] @ self.grids[r].norm for r in p}
             abar = self.mean_field(lev)
-            return {r: self.q[r](obs[r], abar[r], self.grids[r].basis) for r in p}
+            return {r: self.q_targ[r](obs[r], abar[r], self.grids[r].basis) for r in p}
 
         def gains(q):
             return torch.cat([(q[r].max(-1).values - (p[r] * q[r]).sum(-1)).reshape(-1) for r in p])
@@ -424,7 +440,7 @@ class Eqmarl:
                 nxt = self.q_targ[r](b["next_obs"], b["next_abar"], grid.basis).max(-1).values
                 y = b["reward"][:, 0] + cfg.gamma * (1 - b["done"][:, 0]) * nxt
             q = self.q[r](b["obs"], b["abar"], grid.basis).gather(1, b["act"].long()).squeeze(1)
-            loss = F.mse_loss(q, y)
+            loss = F.smooth_l1_loss(q, y)
             losses.append(loss)
             out[f"losses/q_{r}"] = loss.item()
         self._step(self.opt_q, sum(losses), self.q.parameters())
@@ -443,9 +459,10 @@ class Eqmarl:
             out.update(stats)
         probs = {r: self.probs(r, o) for r, o in obs.items()}
         with torch.no_grad():
-            lev = {r: self.grids[r].joint_probs(p) @ self.grids[r].norm for r, p in probs.items()}
-            abar = self.mean_field(lev)
-            q = {r: self.q[r](obs[r], abar[r], self.grids[r].basis) for r in obs}
+            # the others play their equilibrium strategies (eq. 2, a*_−i); without a solver, their policies
+            others = target if target is not None else {r: self.grids[r].joint_probs(p) for r, p in probs.items()}
+            abar = self.mean_field({r: others[r] @ self.grids[r].norm for r in others})
+            q = {r: self.q_targ[r](obs[r], abar[r], self.grids[r].basis) for r in obs}
         loss_pg, loss_eq, ent = 0.0, 0.0, 0.0
         for r, grid in self.grids.items():
             joint = grid.joint_probs(probs[r])
