@@ -6,6 +6,7 @@ with code 2; ``--help`` works on every command.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -47,6 +48,22 @@ def _overrides(config: Path | None, sets: list[str] | None) -> dict:
             raise ConfigError(f"--config {config} is not valid JSON ({e.msg} at line {e.lineno}); fix the file") from None
     out.update(_parse_sets(sets, "--set"))
     return out
+
+
+@contextlib.contextmanager
+def _progress(description: str, total: int, note_of):
+    """A progress bar over training steps; yields ``update(step, metrics_row)``."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}")) as bar:
+        task = bar.add_task(description, total=total, note="")
+
+        def update(n, row):
+            note = note_of(row)
+            bar.update(task, completed=n, **({"note": note} if note else {}))
+
+        yield update
 
 
 def _print_table(con, ev, skip: tuple[str, ...]) -> None:
@@ -162,8 +179,6 @@ def train(
     set_: SetOpt = None,
 ) -> None:
     """Train a learner on a scenario into a run folder (metrics.csv, checkpoints/, summary.json)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from marlloc.algos import ALGOS, ECONOMY_ALGOS
     from marlloc.core.config import to_dict
     from marlloc.envs import make
@@ -206,14 +221,8 @@ def train(
                                                        "episode_rounds": episode_rounds,
                                                        **_overrides(config, set_)}).config)
         rounds = 5000 if rounds is None else rounds
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}")) as bar:
-        task = bar.add_task(f"{algo} on {scenario}", total=rounds, note="")
-
-        def progress(r, row):
-            note = f"eval utility {row['eval/system_utility']:.3f}" if "eval/system_utility" in row else None
-            bar.update(task, completed=r, **({"note": note} if note else {}))
-
+    note = lambda row: f"eval utility {row['eval/system_utility']:.3f}" if "eval/system_utility" in row else None  # noqa: E731
+    with _progress(f"{algo} on {scenario}", rounds, note) as progress:
         summary = train_fn(algo_cfg, env_cfg, rounds, seed, out, eval_every_rounds=eval_every,
                            eval_episodes=eval_episodes, checkpoint_every_rounds=checkpoint_every,
                            resume=resume is not None, final_episodes=final_episodes, tensorboard=tensorboard,
@@ -227,8 +236,6 @@ def train(
 def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, set_, checkpoint_every,
                    final_episodes) -> None:
     """``marlloc train --scenario economy``: eqmarl or sarl into a run folder (same conventions as MADDPG)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from marlloc.algos import ECONOMY_ALGOS
     from marlloc.algos.eqmarl import train as train_eqmarl
     from marlloc.core.config import to_dict
@@ -262,14 +269,8 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
         env_cfg = to_dict(make("economy_v0", **{"n_countries": countries, **({"wdi": wdi} if wdi else {}),
                                                **_overrides(config, set_)}).config)
         steps = 3000 if steps is None else steps
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[note]}")) as bar:
-        task = bar.add_task(f"{algo} on economy", total=steps, note="")
-
-        def progress(t, row):
-            note = f"Δπ {row['charts/delta_pi']:.4f}" if "charts/delta_pi" in row else None
-            bar.update(task, completed=t, **({"note": note} if note else {}))
-
+    note = lambda row: f"Δπ {row['charts/delta_pi']:.4f}" if "charts/delta_pi" in row else None  # noqa: E731
+    with _progress(f"{algo} on economy", steps, note) as progress:
         summary = train_eqmarl(algo_cfg, "economy_v0", env_cfg, steps, seed, out, algo=algo,
                                eval_episodes=final_episodes, checkpoint_every=checkpoint_every,
                                resume=resume is not None, progress=progress)
