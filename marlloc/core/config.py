@@ -18,6 +18,14 @@ def check(ok: bool, field: str, rule: str, value: Any, fix: str) -> None:
         raise ConfigError(f"{field} must {rule}, got {value!r}; {fix}")
 
 
+def check_fields(cls: type, d: dict[str, Any], what: str) -> None:
+    """Raise ConfigError for the first key of ``d`` that is not a field of the dataclass ``cls``."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"unknown {what} field {unknown[0]!r}; valid fields: {', '.join(sorted(names))}")
+
+
 def to_dict(cfg: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
     def conv(v):
@@ -30,4 +38,4 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return conv(cfg)
 
 
-__all__ = ["check", "to_dict"]
+__all__ = ["check", "check_fields", "to_dict"]

@@ -48,7 +48,6 @@ Version history: v0 — first version.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -57,8 +56,8 @@ import torch
 from torch import Tensor
 
 from marlloc import games
-from marlloc.core.config import check
-from marlloc.core.errors import ConfigError, MarllocError
+from marlloc.core.config import check, check_fields
+from marlloc.core.errors import MarllocError
 from marlloc.core.protocol import Discrete, MarkovGame, RoleSpec, Step, validate_actions
 from marlloc.core.seeding import torch_rng
 from marlloc.games import Game
@@ -102,10 +101,7 @@ class GameEnvConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GameEnvConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown {cls.env_id} field {unknown[0]!r}; valid fields: {', '.join(sorted(names))}")
+        check_fields(cls, d, cls.env_id)
         return cls(**{k: _tuples(v) for k, v in d.items()})
 
 

@@ -8,13 +8,11 @@ productivity index (see the spec sheet).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marlloc.core.config import check
-from marlloc.core.errors import ConfigError
+from marlloc.core.config import check, check_fields
 
 
 @dataclass(frozen=True)
@@ -155,10 +153,7 @@ class EconomyConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EconomyConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown economy_v0 field {unknown[0]!r}; valid fields: {', '.join(sorted(names))}")
+        check_fields(cls, d, "economy_v0")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 

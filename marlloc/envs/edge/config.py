@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marlloc.core.config import check
+from marlloc.core.config import check, check_fields
 from marlloc.core.errors import ConfigError
 
 # --- task catalogue -------------------------------------------------------------------------
@@ -341,10 +341,7 @@ class EdgeMarketConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EdgeMarketConfig:
         """Build from plain data (JSON/YAML): lists become tuples, events may be dicts."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(f"unknown edge_market_v0 field {unknown[0]!r}; valid fields: {', '.join(sorted(names))}")
+        check_fields(cls, d, "edge_market_v0")
         kw = dict(d)
         for k, v in kw.items():
             if isinstance(v, list) and k not in ("events", "tasks"):
