@@ -191,111 +191,97 @@ class EconomyPlanner:
         return mask.repeat_interleave(n, 1)
 
     def _lp_step(self, env, stage: EconomyStage, acts: dict, base_w: Tensor) -> dict:
-        """One linearised LP for every (env, country) block, solved as one HiGHS model."""
-        E, C = env.n_envs, env.n_countries
-        # candidate values per agent: v[(r, s)] [E, J, C]; pool use per firm candidate; incomes per gov candidate
-        tables = {(r, s): stage.deviations(acts, r, s) for r, s in stage.slots()}
-        q_of = {j: float(lv) for j, lv in enumerate(env._levels[stage.cands["firm"][:, 0]] * env.q_max)}
-        pool = env._exogenous(env._s)["pool"]                                     # [E, C]
-        H = env.n_households
-        cols, blocks = [], []                     # variable layout per block: slot candidates in order
-        for r, s in stage.slots():
-            cols.append((r, s, len(stage.cands[r])))
-        n_z = sum(j for *_, j in cols)
-        n_pairs = H * (H - 1) // 2 if self.gini_max is not None else 0
+        """One linearised LP for every (env, country) block, solved as one HiGHS model. Every block
+        has the same sparsity pattern, so the pattern is built once and tiled over the B = E·C blocks."""
+        E, C, H = env.n_envs, env.n_countries, env.n_households
+        B = E * C
+        slots = list(stage.slots())
+        tables = {rs: stage.deviations(acts, *rs) for rs in slots}
+        sizes = [len(stage.cands[r]) for r, _ in slots]
+        pos = np.concatenate([[0], np.cumsum(sizes)])                         # column offset of each slot
+        n_z = int(pos[-1])
+        gini_on = self.gini_max is not None
+        pairs = np.array(list(itertools.combinations(range(H), 2)), dtype=int).reshape(-1, 2) if gini_on else None
+        n_pairs = len(pairs) if gini_on else 0
         n_var = n_z + n_pairs
-        c_all, A_ub, b_ub, A_eq, b_eq = [], [], [], [], []
-        row_ub = row_eq = 0
-        for e in range(E):
-            for k in range(C):
-                off = len(blocks) * n_var
-                blocks.append((e, k))
-                obj = np.zeros(n_var)
-                pos = 0
-                gov_pos = None
-                for r, s, J in cols:
-                    v = (tables[(r, s)]["welfare"][e, :, k] - base_w[e, k]).double().cpu().numpy()
-                    obj[pos:pos + J] = v
-                    A_eq.append(([row_eq] * J, list(range(off + pos, off + pos + J)), [1.0] * J))
-                    b_eq.append(1.0)
-                    row_eq += 1
-                    if r == "government":
-                        gov_pos = pos
-                    pos += J
-                # the capital pool: Σ_firms q_j z_ij ≤ K
-                idx, val = [], []
-                pos = 0
-                for r, _s, J in cols:
-                    if r == "firm":
-                        idx += list(range(off + pos, off + pos + J))
-                        val += [q_of[j] for j in range(J)]
-                    pos += J
-                A_ub.append(([row_ub] * len(idx), idx, val))
-                b_ub.append(float(pool[e, k]))
-                row_ub += 1
-                if self.gini_max is not None:
-                    y = tables[("government", 0)]["income"][e, :, k].double().cpu().numpy()   # [J_gov, H]
-                    Jg = y.shape[0]
-                    gz = list(range(off + gov_pos, off + gov_pos + Jg))
-                    pairs = list(itertools.combinations(range(H), 2))
-                    for p, (h1, h2) in enumerate(pairs):
-                        d = off + n_z + p
-                        diff = y[:, h1] - y[:, h2]
-                        for sign in (1.0, -1.0):          # ±(y_h1 − y_h2) − d ≤ 0
-                            A_ub.append(([row_ub] * (Jg + 1), [*gz, d], [*list(sign * diff), -1.0]))
-                            b_ub.append(0.0)
-                            row_ub += 1
-                    # Σ d − g·H·Σ_h y_h ≤ 0, with g no lower than the fairest pure choice of this
-                    # country's government (else the LP would be infeasible): counted in relaxed_
-                    tot = y.sum(1)
-                    g_min = float((np.abs(y[:, :, None] - y[:, None, :]).sum((1, 2)) / (2 * H * tot)).min())
-                    g_eff = max(self.gini_max, g_min + 1e-9)
-                    self.relaxed_ += int(g_eff > self.gini_max)
-                    A_ub.append(([row_ub] * (Jg + n_pairs), gz + list(range(off + n_z, off + n_z + n_pairs)),
-                                 list(-g_eff * H * tot) + [1.0] * n_pairs))
-                    b_ub.append(0.0)
-                    row_ub += 1
-                c_all.append(-obj)
-        n_total = n_var * len(blocks)
+        block = np.arange(B)[:, None]
 
-        def mat(parts, n_rows):
-            r = np.concatenate([np.asarray(p[0]) for p in parts]) if parts else np.zeros(0)
-            c = np.concatenate([np.asarray(p[1]) for p in parts]) if parts else np.zeros(0)
-            v = np.concatenate([np.asarray(p[2], dtype=float) for p in parts]) if parts else np.zeros(0)
-            return sp.csr_matrix((v, (r, c)), shape=(n_rows, n_total))
+        def blocks_of(t: Tensor) -> np.ndarray:  # [E, J, C, ...] → [B, J, ...]
+            return t.transpose(1, 2).reshape(B, t.shape[1], *t.shape[3:]).double().cpu().numpy()
 
-        res = linprog(np.concatenate(c_all), A_ub=mat(A_ub, row_ub), b_ub=np.array(b_ub), A_eq=mat(A_eq, row_eq),
-                      b_eq=np.array(b_eq), bounds=(0, None), method="highs")
+        # objective: the change of country welfare when the slot's agent alone switches to j
+        value = np.concatenate([blocks_of(tables[rs]["welfare"]) for rs in slots], 1)      # [B, n_z]
+        value -= base_w.reshape(B, 1).double().cpu().numpy()
+        cost = np.concatenate([-value, np.zeros((B, n_pairs))], 1).reshape(-1)
+        # one candidate per agent: Σ_j z_ij = 1
+        slot_of = np.repeat(np.arange(len(slots)), sizes)
+        eq_rows = (block * len(slots) + slot_of).reshape(-1)
+        eq_cols = (block * n_var + np.arange(n_z)).reshape(-1)
+        # the capital pool: Σ_firms q_j z_ij ≤ K (row 0 of each block's inequalities)
+        firm = np.concatenate([np.arange(pos[i], pos[i + 1]) for i, (r, _) in enumerate(slots) if r == "firm"])
+        q = (env._levels[stage.cands["firm"][:, 0]] * env.q_max).double().cpu().numpy()
+        n_ub = 1 + (2 * n_pairs + 1 if gini_on else 0)
+        rows = [np.repeat(block * n_ub, len(firm), 1)]
+        cols = [block * n_var + firm]
+        vals = [np.broadcast_to(np.tile(q, len(firm) // len(q)), (B, len(firm)))]
+        b_ub = np.zeros((B, n_ub))
+        b_ub[:, 0] = env._exogenous(env._s)["pool"].reshape(B).double().cpu().numpy()
+        if gini_on:
+            # ±(y_h − y_h') − d_hh' ≤ 0 per pair, then Σ d − g·H·Σ_h y_h ≤ 0, with g no lower than the fairest
+            # pure choice of the country's government (else the LP would be infeasible): counted in relaxed_
+            y = blocks_of(tables[("government", 0)]["income"])                            # [B, Jg, H]
+            Jg = y.shape[1]
+            gov = np.arange(pos[0], pos[1])                                               # the government slot
+            g_min = self._gini(y).min(1)
+            g_eff = np.maximum(self.gini_max, g_min + 1e-9)
+            self.relaxed_ += int((g_eff > self.gini_max).sum())
+            diff = y[:, :, pairs[:, 0]] - y[:, :, pairs[:, 1]]                            # [B, Jg, P]
+            for sign, first in ((1.0, 1), (-1.0, 2)):
+                r_ = block[:, :, None] * n_ub + first + 2 * np.arange(n_pairs)            # [B, 1, P]
+                rows += [np.broadcast_to(r_, (B, Jg, n_pairs)), np.broadcast_to(r_[:, 0], (B, n_pairs))]
+                cols += [np.broadcast_to((block * n_var + gov)[:, :, None], (B, Jg, n_pairs)),
+                         block * n_var + n_z + np.arange(n_pairs)]
+                vals += [sign * diff, np.full((B, n_pairs), -1.0)]
+            last = block * n_ub + n_ub - 1
+            rows += [np.repeat(last, Jg + n_pairs, 1)]
+            cols += [np.concatenate([block * n_var + gov, block * n_var + n_z + np.arange(n_pairs)], 1)]
+            vals += [np.concatenate([-g_eff[:, None] * H * y.sum(2), np.ones((B, n_pairs))], 1)]
+        flat = lambda parts: np.concatenate([np.asarray(x).reshape(-1) for x in parts])  # noqa: E731
+        A_ub = sp.csr_matrix((flat(vals), (flat(rows), flat(cols))), shape=(B * n_ub, B * n_var))
+        A_eq = sp.csr_matrix((np.ones(len(eq_rows)), (eq_rows, eq_cols)), shape=(B * len(slots), B * n_var))
+        res = linprog(cost, A_ub=A_ub, b_ub=b_ub.reshape(-1), A_eq=A_eq, b_eq=np.ones(B * len(slots)),
+                      bounds=(0, None), method="highs")
         if res.status != 0:
             raise MarllocError(f"the planner's LP failed ({res.message}); please report this with the config")
-        z = res.x.reshape(len(blocks), n_var)
+        z = res.x.reshape(B, n_var)
         new = {r: {c: a.clone() for c, a in comps.items()} for r, comps in acts.items()}
-        for b, (e, k) in enumerate(blocks):
-            pos = 0
-            for r, s, J in cols:
-                j = int(np.argmax(z[b, pos:pos + J]))
-                if r == "government" and self.gini_max is not None:
-                    j = self._fair_choice(tables[(r, s)], e, k, z[b, pos:pos + J], j)
-                i = s + k * stage.per_country[r]
-                for m, c in enumerate(stage.comps[r]):
-                    new[r][c][e, i] = stage.cands[r][j, m]
-                pos += J
+        for i, (r, s_) in enumerate(slots):
+            zs = z[:, pos[i]:pos[i + 1]]
+            j = zs.argmax(1)
+            if r == "government" and gini_on:
+                j = self._fair_choice(y, value[:, pos[i]:pos[i + 1]], zs, j)
+            pick = stage.cands[r][torch.as_tensor(j, device=env.device)].view(E, C, -1)
+            who = stage.agents(r, s_)
+            for m, c in enumerate(stage.comps[r]):
+                new[r][c][:, who] = pick[..., m]
         return new
 
-    def _fair_choice(self, table: dict, e: int, k: int, z: np.ndarray, j: int) -> int:
+    @staticmethod
+    def _gini(y: np.ndarray) -> np.ndarray:
+        """Gini over the last axis (equal-mass groups), for every leading index."""
+        H = y.shape[-1]
+        return np.abs(y[..., :, None] - y[..., None, :]).sum((-1, -2)) / (2 * H * np.maximum(y.sum(-1), 1e-12))
+
+    def _fair_choice(self, y: np.ndarray, value: np.ndarray, z: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Rounding the government's mixed LP choice can break the Gini bound: keep the LP's pick
-        if its incomes satisfy it, else the best-valued pure candidate that does (LP support first)."""
-        y = table["income"][e, :, k].double()                                     # [J, H]
-        H = y.shape[1]
-        gini = (y[:, :, None] - y[:, None, :]).abs().sum((1, 2)) / (2 * H * y.sum(1).clamp_min(1e-12))
-        ok = (gini <= max(self.gini_max, float(gini.min())) + 1e-9).cpu().numpy()
-        if ok[j]:
-            return j
-        value = table["welfare"][e, :, k].double().cpu().numpy()
-        for pool in (ok & (z > 1e-9), ok):
-            if pool.any():
-                return int(np.flatnonzero(pool)[np.argmax(value[pool])])
-        return j
+        where its incomes satisfy it, else the best-valued pure candidate that does (LP support
+        first). ``y`` [B, J, H] incomes, ``value``/``z`` [B, J], ``j`` [B] the LP's picks."""
+        gini = self._gini(y)                                                          # [B, J]
+        ok = gini <= np.maximum(self.gini_max, gini.min(1, keepdims=True)) + 1e-9
+        support = ok & (z > 1e-9)
+        pool = np.where(support.any(1, keepdims=True), support, ok)
+        best = np.where(pool, value, -np.inf).argmax(1)
+        return np.where(ok[np.arange(len(j)), j], j, best)
 
 
 __all__ = ["BestResponseResult", "EconomyPlanner", "EconomyStage", "candidates"]
