@@ -84,6 +84,7 @@ Version history: v0 (this file).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -373,7 +374,7 @@ class Economy(MarkovGame):
         s = self._s
         if s is None:
             raise MarllocError("call reset() before select()")
-        other = Economy(self.config)
+        other = copy.copy(self)  # config, panel tensors and role specs are read-only: shared
         other._seed, other.n_envs = self._seed, len(idx)
         other._s = EconomyState(step=s.step, **{k: getattr(s, k)[idx].clone() for k in self._DYNAMIC})
         return other
