@@ -109,40 +109,52 @@ def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: 
     """Run every policy on the same seeds; see the module docstring."""
     from marlloc.envs import make
 
-    names = [p.strip() for p in policies.split(",")] if isinstance(policies, str) else list(policies)
-    names = [n for n in names if n]
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
-    if not names:
-        raise ConfigError("policies must name at least one policy, got none; e.g. --policies random,greedy")
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ConfigError(f"episodes must be an integer ≥ 1, got {episodes!r}; try episodes=5")
-    if not seeds:
-        raise ConfigError("seeds must hold at least one seed, got none; e.g. seeds=[0]")
+    names, seeds, label = _plan(policies, episodes, seeds, "random,greedy")
     check_names(names, pricing)
     scenario = next((k for k, v in SCENARIOS.items() if v == env_id), env_id)
     env = make(env_id, **(config or {}))
     ev = Evaluation(scenario, env_id, to_dict(env.config), seeds, episodes, pricing)
-    # a trained policy "maddpg:PATH" is listed as "maddpg" unless two share that name
+    _run_all(ev, names, label, seeds, lambda name, seed: rollout(env, joint(env, name, pricing, seed), episodes, seed,
+                                                                 bound=bound), progress)
+    return ev
+
+
+def _plan(policies: str | list[str], episodes: int, seeds: list[int] | int,
+          example: str) -> tuple[list[str], list[int], dict[str, str]]:
+    """Validated policy names and seeds, and each name's label in tables: a trained policy
+    ("maddpg:PATH") is listed as "maddpg" unless two share that name."""
+    names = [p.strip() for p in policies.split(",")] if isinstance(policies, str) else list(policies)
+    names = [n for n in names if n]
+    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
+    if not names:
+        raise ConfigError(f"policies must name at least one policy, got none; e.g. --policies {example}")
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ConfigError(f"episodes must be an integer ≥ 1, got {episodes!r}; try episodes=5")
+    if not seeds:
+        raise ConfigError("seeds must hold at least one seed, got none; e.g. seeds=[0]")
     short = [n.partition(":")[0] for n in names]
-    label = {n: (s if short.count(s) == 1 else n) for n, s in zip(names, short, strict=True)}
+    return names, seeds, {n: (s if short.count(s) == 1 else n) for n, s in zip(names, short, strict=True)}
+
+
+def _run_all(ev: Evaluation, names: list[str], label: dict[str, str], seeds: list[int], run_one, progress) -> None:
+    """Every policy on every seed: ``run_one(name, seed)`` gives per-episode tensors; rows go to
+    ``ev.rows``, per-policy aggregates and wall seconds to ``ev.policies``."""
     for name in names:
         wall = 0.0
         for seed in seeds:
-            out = rollout(env, joint(env, name, pricing, seed), episodes, seed, bound=bound)
-            wall += out.pop("wall_s")
-            for i in range(episodes):
+            t0 = time.perf_counter()
+            out = run_one(name, seed)
+            wall += time.perf_counter() - t0
+            out.pop("wall_s", None)
+            n = len(next(iter(out.values())))
+            for i in range(n):
                 ev.rows.append({"policy": label[name], "seed": seed, "episode": i,
                                 **{k: float(v[i]) for k, v in out.items()}})
             if progress is not None:
                 progress(name, seed)
-        keys = [k for k in ev.rows[-1] if k not in ("policy", "seed", "episode")]
         mine = [r for r in ev.rows if r["policy"] == label[name]]
-        ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in keys}
+        ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in out}
         ev.policies[label[name]]["wall_s"] = wall
-    return ev
-
-
-ECONOMY_KEYS = ("utility", "welfare_per_country", "gini", "nash_conv", "epsilon", "epsilon_rel", "decision_s")
 
 
 @torch.no_grad()
@@ -207,36 +219,17 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     from marlloc.envs import make
     from marlloc.policies.economy import joint_policy
 
-    names = [p.strip() for p in policies.split(",")] if isinstance(policies, str) else list(policies)
-    names = [n for n in names if n]
-    seeds = [seeds] if isinstance(seeds, int) else list(seeds)
-    if not names:
-        raise ConfigError("policies must name at least one policy, got none; e.g. --policies ncgt,lp")
-    if not isinstance(episodes, int) or episodes < 1:
-        raise ConfigError(f"episodes must be an integer ≥ 1, got {episodes!r}; try episodes=5")
+    names, seeds, label = _plan(policies, episodes, seeds, "ncgt,lp")
     if not isinstance(nash_every, int) or nash_every < 1:
         raise ConfigError(f"nash_every must be an integer ≥ 1, got {nash_every!r}; try nash_every=10")
     env = make("economy_v0", **(config or {}))
     for name in names:
         joint_policy(env, name)  # unknown names and missing checkpoints fail before anything runs
     ev = Evaluation("economy", "economy_v0", to_dict(env.config), seeds, episodes, "n/a")
-    short = [n.partition(":")[0] for n in names]
-    label = {n: (s if short.count(s) == 1 else n) for n, s in zip(names, short, strict=True)}
+    _run_all(ev, names, label, seeds,
+             lambda name, seed: economy_rollout(env, joint_policy(env, name, seed), episodes, seed, nash_every), progress)
     for name in names:
-        wall = 0.0
-        for seed in seeds:
-            t0 = time.perf_counter()
-            out = economy_rollout(env, joint_policy(env, name, seed), episodes, seed, nash_every)
-            wall += time.perf_counter() - t0
-            for i in range(episodes):
-                ev.rows.append({"policy": label[name], "seed": seed, "episode": i,
-                                **{k: float(v[i]) for k, v in out.items()}})
-            if progress is not None:
-                progress(name, seed)
-        mine = [r for r in ev.rows if r["policy"] == label[name]]
-        ev.policies[label[name]] = {k: aggregate([r[k] for r in mine]) for k in ECONOMY_KEYS}
-        ev.policies[label[name]]["wall_s"] = wall
-        if ":" in name and short[names.index(name)] in ("eqmarl", "sarl"):
+        if name.partition(":")[0] in ("eqmarl", "sarl") and ":" in name:
             ev.policies[label[name]]["training"] = _training_record(name)
     ev.data_source = env.panel.source
     return ev
