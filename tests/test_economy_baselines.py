@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from marlloc.cli import main
+from marlloc.core.protocol import action_grid
 from marlloc.envs import make
 from marlloc.evaluation import evaluate_economy
 from marlloc.metrics import gini
-from marlloc.solvers.economy_stage import EconomyPlanner, EconomyStage, candidates
+from marlloc.solvers.economy_stage import EconomyPlanner, EconomyStage
 
 SMALL = dict(n_countries=2, n_firms=2, n_households=3, n_levels=5, episode_steps=8)
 
@@ -30,7 +31,7 @@ def brute_gain(env, actions, role, agent):
     """δ of one agent by stepping a copy of the batch once per candidate action."""
     base = env.select(torch.arange(env.n_envs)).step(actions, check=False).reward[role][:, agent]
     best = torch.full_like(base, -torch.inf)
-    for cand in candidates(env, role):
+    for cand in action_grid(env.roles[role]):
         acts = {r: {c: a.clone() for c, a in comps.items()} for r, comps in actions.items()}
         for k, c in enumerate(env.roles[role].actions):
             acts[role][c][:, agent] = cand[k]

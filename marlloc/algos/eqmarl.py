@@ -53,7 +53,6 @@ Metric keys in ``metrics.csv``: ``charts/*`` (step, episode, wall time, ε, Δπ
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import math
 import time
@@ -68,7 +67,7 @@ from torch import Tensor, nn
 from marlloc.algos.common import Replay, TrainingDiverged, episode_seed, mlp, save_checkpoint, write_rows
 from marlloc.core.config import check, to_dict
 from marlloc.core.errors import ConfigError
-from marlloc.core.protocol import Discrete, Step
+from marlloc.core.protocol import Discrete, Step, action_grid
 from marlloc.core.seeding import torch_rng
 from marlloc.envs import make
 
@@ -198,7 +197,7 @@ class RoleGrid:
                                   "use an environment with Discrete components")
             comps.append(name)
             sizes.append(sp.n)
-        levels = torch.tensor(list(itertools.product(*[range(k) for k in sizes])), dtype=torch.long, device=device)
+        levels = action_grid(role, device)
         denom = torch.tensor([max(k - 1, 1) for k in sizes], dtype=torch.float32, device=device)
         norm = levels.float() / denom
         per = [legendre(2 * norm[:, c] - 1, min(degree, sizes[c] - 1)) for c in range(len(sizes))]

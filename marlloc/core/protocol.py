@@ -120,6 +120,15 @@ class MarkovGame(abc.ABC):
         return out
 
 
+def action_grid(role: RoleSpec, device=None) -> Tensor:
+    """Every joint action of one agent of a role with discrete components: ``[J, n_components]``
+    levels in row-major order (the first component varies slowest)."""
+    import itertools
+
+    sizes = [sp.n for sp in role.actions.values()]
+    return torch.tensor(list(itertools.product(*[range(k) for k in sizes])), dtype=torch.long, device=device)
+
+
 def validate_actions(roles: dict[str, RoleSpec], actions: dict[str, dict[str, Tensor]], n_envs: int) -> None:
     """Check presence, shape, dtype and range of every action component; raise ActionError."""
     for role in roles.values():

@@ -42,14 +42,9 @@ from torch import Tensor
 
 from marlloc.core.config import check
 from marlloc.core.errors import MarllocError
+from marlloc.core.protocol import action_grid
 
 ORDER = ("government", "firm", "consumer")
-
-
-def candidates(env, role: str) -> Tensor:
-    """Every joint action of one agent of ``role``: ``[J, n_components]`` levels (row-major)."""
-    sizes = [sp_.n for sp_ in env.roles[role].actions.values()]
-    return torch.tensor(list(itertools.product(*[range(k) for k in sizes])), dtype=torch.long, device=env.device)
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,7 @@ class EconomyStage:
     def __init__(self, env):
         self.env = env
         self.per_country = {"government": 1, "firm": env.n_firms, "consumer": env.n_households}
-        self.cands = {r: candidates(env, r) for r in ORDER}
+        self.cands = {r: action_grid(env.roles[r], env.device) for r in ORDER}
         self.comps = {r: list(env.roles[r].actions) for r in ORDER}
 
     def slots(self):
@@ -284,4 +279,4 @@ class EconomyPlanner:
         return np.where(ok[np.arange(len(j)), j], j, best)
 
 
-__all__ = ["BestResponseResult", "EconomyPlanner", "EconomyStage", "candidates"]
+__all__ = ["BestResponseResult", "EconomyPlanner", "EconomyStage"]
