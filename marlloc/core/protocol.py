@@ -98,6 +98,18 @@ class MarkovGame(abc.ABC):
     device: torch.device
     n_envs: int = 0
 
+    config_class: type  # the environment's frozen config dataclass (with ``from_dict``)
+
+    def _configure(self, config, overrides: dict):
+        """Set ``self.config`` from a config object or keyword overrides (not both) and ``self.device``."""
+        if config is None:
+            config = self.config_class.from_dict(overrides)
+        elif overrides:
+            raise MarllocError("pass either a config or keyword overrides, not both")
+        self.config = config
+        self.device = torch.device(config.device)
+        return config
+
     @abc.abstractmethod
     def reset(self, n_envs: int = 1, seed: int | None = None) -> Step: ...
 

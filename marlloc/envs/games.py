@@ -260,12 +260,7 @@ class GameEnv(MarkovGame):
     config_class: ClassVar[type[GameEnvConfig]] = GameEnvConfig
 
     def __init__(self, config: GameEnvConfig | None = None, **overrides):
-        if config is None:
-            config = self.config_class.from_dict(overrides)
-        elif overrides:
-            raise MarllocError("pass either a config or keyword overrides, not both")
-        self.config = cfg = config
-        self.device = torch.device(cfg.device)
+        cfg = self._configure(config, overrides)
         self.game = g = cfg.game()
         self.scale = float(g.payoff_range())
         self.n_levels = getattr(cfg, "n_levels", None)

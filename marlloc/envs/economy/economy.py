@@ -143,13 +143,11 @@ def quantile_shares(n: int, sigma: float) -> np.ndarray:
 class Economy(MarkovGame):
     """Batched economy; see the module docstring for the spec sheet."""
 
+    config_class = EconomyConfig
+
     def __init__(self, config: EconomyConfig | None = None, **overrides):
-        if config is None:
-            config = EconomyConfig.from_dict(overrides)
-        elif overrides:
-            raise MarllocError("pass either a config or keyword overrides, not both")
-        self.config = cfg = config
-        self.device = dev = torch.device(cfg.device)
+        cfg = self._configure(config, overrides)
+        dev = self.device
         C, F, H, K = cfg.n_countries, cfg.n_firms, cfg.n_households, cfg.n_levels
         self.n_countries, self.n_firms, self.n_households = C, F, H
         self.panel = load_panel(cfg.wdi, cfg.wdi_countries_csv, tuple(cfg.years), cfg.impute, cfg.normalise,

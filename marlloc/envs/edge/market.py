@@ -128,6 +128,8 @@ class EdgeState:
 class EdgeMarket(MarkovGame):
     """Batched edge market; see the module docstring for the spec sheet."""
 
+    config_class = EdgeMarketConfig
+
     # per-user details in ``info`` come as compact rows over the users that decided this round,
     # ``info["user/index"]`` holding their flat index env * N + user
     compact_info = {"user": (
@@ -137,12 +139,7 @@ class EdgeMarket(MarkovGame):
     )}
 
     def __init__(self, config: EdgeMarketConfig | None = None, **overrides):
-        if config is None:
-            config = EdgeMarketConfig.from_dict(overrides)
-        elif overrides:
-            raise MarllocError("pass either a config or keyword overrides, not both")
-        self.config = cfg = config
-        self.device = torch.device(cfg.device)
+        cfg = self._configure(config, overrides)
         N, M, T = cfg.n_users, cfg.n_nodes, len(cfg.tasks)
         self.n_users, self.n_nodes, self.n_types = N, M, T
         self._build_scenario()
