@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from marlloc.algos.eqmarl import Eqmarl, EqmarlConfig, RoleGrid, legendre, train
+from marlloc.algos.eqmarl import Eqmarl, EqmarlConfig, RoleGrid, bspline, legendre, train
 from marlloc.core.errors import ConfigError
 from marlloc.envs import make
 
@@ -38,7 +38,7 @@ def test_legendre_basis_matches_numpy():
 
 def test_role_grid_joint_index_probs_and_marginals():
     env = make("economy_v0", **TINY)
-    gov = RoleGrid.of(env.roles["government"], 6, "cpu")
+    gov = RoleGrid.of(env.roles["government"], EqmarlConfig(q_degree=6), "cpu")
     assert gov.levels.shape == (121, 2) and gov.basis.shape == (121, 49)
     a, b = torch.tensor([3, 10]), torch.tensor([7, 0])
     idx = gov.joint_index([a, b])
@@ -49,8 +49,23 @@ def test_role_grid_joint_index_probs_and_marginals():
     m1, m2 = gov.marginals(joint)
     assert torch.allclose(m1, p1, atol=1e-6) and torch.allclose(m2, p2, atol=1e-6)
     # with degree ≥ levels − 1 the basis spans every function of the 11 levels: full rank
-    firm = RoleGrid.of(env.roles["firm"], 10, "cpu")
+    firm = RoleGrid.of(env.roles["firm"], EqmarlConfig(q_degree=10), "cpu")
     assert torch.linalg.matrix_rank(firm.basis.double()) == 11
+    # so does the spline basis with intervals capped at levels − 1
+    firm = RoleGrid.of(env.roles["firm"], EqmarlConfig(q_basis="spline", q_knots=16), "cpu")
+    assert firm.basis.shape == (11, 13) and torch.linalg.matrix_rank(firm.basis.double()) == 11
+
+
+def test_bspline_is_a_local_partition_of_unity_that_reproduces_quadratics():
+    x = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    b = bspline(x, 16)
+    assert b.shape == (1001, 19) and float(b.min()) >= 0
+    assert torch.allclose(b.sum(1), torch.ones(1001, dtype=torch.float64))
+    assert int((b > 0).sum(1).max()) <= 4  # local: a payoff kink moves at most four coefficients
+    # cubic splines contain the quadratics: least squares reproduces a Cournot profit exactly
+    y = 50 * x * (70 - 100 * x)
+    coef = torch.linalg.lstsq(b, y[:, None]).solution
+    assert torch.allclose(b @ coef, y[:, None], atol=1e-8)
 
 
 def test_mean_field_is_the_mean_of_the_other_agents_of_the_group(gen):

@@ -80,12 +80,23 @@ class EqmarlConfig:
     """Policy network layers (seed 004 §4.2: 128, 64, 32)."""
     q_hidden: tuple[int, ...] = (128, 64)
     """Layers of the network giving the action-value coefficients w(s, ā)."""
+    q_basis: str = "legendre"
+    """Action basis ψ of the action values per component: ``legendre`` (global polynomials of degree
+    ``q_degree``) or ``spline`` (cubic B-splines on ``q_knots`` uniform intervals). Splines are
+    local: a kink of the payoff far from the optimum (a price floored at zero) bends only the
+    splines around it, where a global polynomial fit bends everywhere; use them on fine grids."""
     q_degree: int = 6
     """Legendre degree of the action basis per component (capped at levels − 1, which is exact)."""
+    q_knots: int = 16
+    """Intervals of the cubic B-spline basis (``q_basis="spline"``; capped at levels − 1)."""
     lr: float = 1e-3
     """Adam step size of the policies (seed 004 §4.2)."""
     q_lr: float = 1e-3
     """Adam step size of the action values."""
+    q_lr_end: float = 1.0
+    """Step size of the action values at the run's last step as a share of ``q_lr``, decayed
+    linearly (1 = constant). A best response on a fine grid needs the fit's slope accurate where
+    values are flat; the decay removes the SGD jitter that moves the argmax by a few levels."""
     gamma: float = 0.99
     """Discount (seed 004 §4.2)."""
     batch_size: int = 64
@@ -146,7 +157,7 @@ class EqmarlConfig:
     """Torch device."""
 
     def __post_init__(self):
-        for n in ("q_degree", "batch_size", "replay_size", "anneal_steps", "updates_per_step", "policy_every",
+        for n in ("q_degree", "q_knots", "batch_size", "replay_size", "anneal_steps", "updates_per_step", "policy_every",
                   "solver_iters", "solver_envs", "n_envs", "eval_every", "converge_window", "probe_states"):
             v = getattr(self, n)
             check(isinstance(v, int) and v >= 1, n, "be an integer ≥ 1", v, f"try {n}={getattr(EqmarlConfig, n)}")
@@ -154,7 +165,9 @@ class EqmarlConfig:
               self.warmup_steps, "try warmup_steps=50")
         for n in ("lr", "q_lr", "converge_eps", "solver_tol"):
             check(getattr(self, n) > 0, n, "be positive", getattr(self, n), f"try {n}={getattr(EqmarlConfig, n)}")
-        for n in ("gamma", "target_tau", "eps_start", "eps_end", "damping", "explore_width"):
+        check(self.q_basis in ("legendre", "spline"), "q_basis", "be legendre or spline", self.q_basis,
+              "try q_basis='legendre'")
+        for n in ("gamma", "target_tau", "eps_start", "eps_end", "damping", "explore_width", "q_lr_end"):
             check(0 <= getattr(self, n) <= 1, n, "lie in [0, 1]", getattr(self, n),
                   f"try {n}={getattr(EqmarlConfig, n)}")
         check(self.damping > 0, "damping", "be positive", self.damping, "try damping=0.5")
@@ -175,6 +188,17 @@ def legendre(x: Tensor, degree: int) -> Tensor:
     return torch.stack(out[: degree + 1], -1)
 
 
+def bspline(x: Tensor, intervals: int) -> Tensor:
+    """Uniform cubic B-splines on [0, 1] with ``intervals`` pieces at x ∈ [0, 1]:
+    ``[..., intervals + 3]``, a partition of unity; each is nonzero on four intervals only."""
+    u = x[..., None] * intervals - torch.arange(-3, intervals, device=x.device, dtype=x.dtype)
+    pieces = (u**3, -3 * u**3 + 12 * u**2 - 12 * u + 4, 3 * u**3 - 24 * u**2 + 60 * u - 44, (4 - u) ** 3)
+    out = torch.zeros_like(u)
+    for lo, val in enumerate(pieces):
+        out = torch.where((u >= lo) & (u < lo + 1), val / 6, out)
+    return out  # the cardinal spline is continuous, so half-open pieces are exact at x = 1 too
+
+
 @dataclass
 class RoleGrid:
     """A role's discrete action components as one grid of J joint candidates."""
@@ -186,10 +210,10 @@ class RoleGrid:
     sizes: tuple[int, ...]       # K_c per component
     levels: Tensor               # [J, n_comp] long, component levels of every candidate
     norm: Tensor                 # [J, n_comp] levels / (K_c − 1) in [0, 1]
-    basis: Tensor                # [J, n_basis] Legendre tensor-product features of the candidates
+    basis: Tensor                # [J, n_basis] tensor-product basis features of the candidates
 
     @classmethod
-    def of(cls, role, degree: int, device) -> RoleGrid:
+    def of(cls, role, cfg: EqmarlConfig, device) -> RoleGrid:
         comps, sizes = [], []
         for name, sp in role.actions.items():
             if not isinstance(sp, Discrete):
@@ -200,7 +224,10 @@ class RoleGrid:
         levels = action_grid(role, device)
         denom = torch.tensor([max(k - 1, 1) for k in sizes], dtype=torch.float32, device=device)
         norm = levels.float() / denom
-        per = [legendre(2 * norm[:, c] - 1, min(degree, sizes[c] - 1)) for c in range(len(sizes))]
+        if cfg.q_basis == "spline":
+            per = [bspline(norm[:, c], min(cfg.q_knots, sizes[c] - 1)) for c in range(len(sizes))]
+        else:
+            per = [legendre(2 * norm[:, c] - 1, min(cfg.q_degree, sizes[c] - 1)) for c in range(len(sizes))]
         basis = per[0]
         for b in per[1:]:
             basis = (basis[:, :, None] * b[:, None, :]).reshape(len(levels), -1)
@@ -264,7 +291,7 @@ class Eqmarl:
     def __init__(self, env, cfg: EqmarlConfig, seed: int = 0):
         self.env, self.cfg = env, cfg
         dev = self.device = torch.device(cfg.device)
-        self.grids = {r.name: RoleGrid.of(r, cfg.q_degree, dev) for r in env.roles.values()}
+        self.grids = {r.name: RoleGrid.of(r, cfg, dev) for r in env.roles.values()}
         groups = env.agent_groups() if hasattr(env, "agent_groups") else {}
         self.groups = {r: groups.get(r, torch.zeros(g.n_agents, dtype=torch.long)).to(dev)
                        for r, g in self.grids.items()}
@@ -287,6 +314,7 @@ class Eqmarl:
                        for r, g in self.grids.items()}
         self.g = torch_rng(seed, "eqmarl", dev)
         self.steps = 0
+        self.total_steps = 0   # the run's length, for the q_lr decay (set by train)
         self.scale = {r: 1.0 for r in self.grids}
         self.pending: dict | None = None   # the last transition, waiting for ā' of the next actions
         self.probe: dict[str, Tensor] | None = None
@@ -432,6 +460,9 @@ class Eqmarl:
 
     def update_q(self) -> dict[str, float]:
         cfg, out = self.cfg, {}
+        done = min(self.steps / max(self.total_steps, 1), 1.0)
+        for group in self.opt_q.param_groups:  # linear decay to q_lr_end·q_lr at the run's last step
+            group["lr"] = cfg.q_lr * (1 - (1 - cfg.q_lr_end) * done)
         losses = []
         for r, grid in self.grids.items():
             b = self.replay[r].sample(cfg.batch_size, self.g)
@@ -573,6 +604,7 @@ def train(cfg: EqmarlConfig, env_id: str, env_config: dict, steps: int, seed: in
     check(isinstance(steps, int) and steps >= 1, "steps", "be an integer ≥ 1", steps, "try steps=5000")
     env, eval_env = make(env_id, **env_config), make(env_id, **env_config)
     learner = Eqmarl(env, cfg, seed)
+    learner.total_steps = steps
     rows: list[dict] = []
     conv = {"streak": 0, "step": None, "wall_s": None}
     if resume:
@@ -671,5 +703,5 @@ def _json_default(x):
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
-__all__ = ["ActionValue", "Eqmarl", "EqmarlConfig", "GreedyPolicy", "Policy", "RoleGrid", "legendre", "rollout",
+__all__ = ["ActionValue", "Eqmarl", "EqmarlConfig", "GreedyPolicy", "Policy", "RoleGrid", "bspline", "legendre", "rollout",
            "train"]
