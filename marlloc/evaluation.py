@@ -9,7 +9,15 @@ of :class:`~marlloc.metrics.EdgeEpisodeMetrics` plus
 - ``utility_vs_bound``: Σ over rounds of the realised system utility ÷ Σ of the per-round LP
   upper bound (:mod:`marlloc.solvers.optimum`, built without the deadline filter so it bounds
   every policy) at the state that policy reached — the fraction of the achievable it got;
-- ``bound``: the mean per-round bound.
+- ``bound``: the mean per-round bound;
+- with ``nash_every = K > 0``, the stage-game deviation search of
+  :class:`~marlloc.solvers.edge_stage.EdgeStage` at rounds K // 2, K // 2 + K, … (away from the empty
+  first round and the last, where no price takes effect again), averaged over those rounds:
+  ``nash_conv`` (NashConv estimated from the sampled users, scaled to all active users),
+  ``nash_conv_sampled`` (the sum over the agents searched), ``epsilon`` (largest δ found),
+  ``epsilon_user`` / ``epsilon_provider`` (per role) and ``epsilon_rel`` (δ ÷ its role's payoff
+  range). NaN when the episode is too short to reach a searched round. The search works on copies
+  and restores the policies' generators, so every other metric is the same as with ``K = 0``.
 
 Aggregates per metric: mean, sample std (ddof = 1) and the 95 % confidence interval of the mean
 (Student t with n − 1 degrees of freedom; a single episode gives a zero-width interval).
@@ -39,26 +47,49 @@ from marlloc.policies import act, check_names, joint
 SCENARIOS = {"edge": "edge_market_v0", "economy": "economy_v0"}
 
 
+NASH_KEYS = ("nash_conv", "nash_conv_sampled", "epsilon", "epsilon_user", "epsilon_provider", "epsilon_rel")
+
+
+def _check_nash_every(nash_every) -> None:
+    if isinstance(nash_every, bool) or not isinstance(nash_every, int) or nash_every < 0:
+        raise ConfigError(f"nash_every must be an integer ≥ 0 (0 = off), got {nash_every!r}; try nash_every=25")
+
+
 def rollout(env: MarkovGame, policies: dict[str, object], n_envs: int, seed: int,
-            bound: bool = False) -> dict[str, torch.Tensor | float]:
-    """One episode in each of ``n_envs`` environments; metrics per environment plus ``wall_s``."""
+            bound: bool = False, nash_every: int = 0) -> dict[str, torch.Tensor | float]:
+    """One episode in each of ``n_envs`` environments; metrics per environment plus ``wall_s``
+    (``nash_every``: see the module docstring; 0 = off)."""
+    from marlloc.solvers.edge_stage import EdgeStage
     from marlloc.solvers.optimum import AssignmentOptimum
 
+    _check_nash_every(nash_every)
     t0 = time.perf_counter()
     step = env.reset(n_envs=n_envs, seed=seed)
     metrics = EdgeEpisodeMetrics(env)
     lp = AssignmentOptimum(relax=True)
     bound_sum = torch.zeros(n_envs, dtype=torch.float64)
+    stage = EdgeStage(env, seed=seed) if nash_every else None
+    nash = {k: torch.zeros(n_envs, dtype=torch.float64) for k in NASH_KEYS}
+    n_nash, t = 0, 0
     while not bool(step.truncated.all() | step.terminated.all()):
         if bound:
             bound_sum += torch.as_tensor(lp.solve(env.round_instance(deadline_filter=False)).objective_per_env_)
-        step = env.step(act(policies, step))
+        actions = act(policies, step)
+        if stage is not None and t % nash_every == nash_every // 2:
+            gains = stage.gains(actions, policies)  # on copies: the episode itself is not touched
+            for k in NASH_KEYS:
+                nash[k] += getattr(gains, k).double().cpu()
+            n_nash += 1
+        step = env.step(actions)
         metrics.update(step)
+        t += 1
     out: dict[str, torch.Tensor | float] = dict(metrics.result())
     if bound:
         realised = out["system_utility"] * metrics.rounds
         out["utility_vs_bound"] = realised / bound_sum
         out["bound"] = bound_sum / max(metrics.rounds, 1)
+    if stage is not None:
+        out.update({k: v / n_nash if n_nash else torch.full_like(v, math.nan) for k, v in nash.items()})
     out["wall_s"] = time.perf_counter() - t0
     return out
 
@@ -105,17 +136,19 @@ def aggregate(values: list[float]) -> dict:
 
 def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: dict | None = None,
              episodes: int = 5, seeds: list[int] | int = 0, pricing: str = "fixed", bound: bool = True,
-             progress=None) -> Evaluation:
-    """Run every policy on the same seeds; see the module docstring."""
+             progress=None, nash_every: int = 0) -> Evaluation:
+    """Run every policy on the same seeds; see the module docstring (``nash_every``: rounds
+    between stage-game deviation searches, 0 = off)."""
     from marlloc.envs import make
 
     names, seeds, label = _plan(policies, episodes, seeds, "random,greedy")
     check_names(names, pricing)
+    _check_nash_every(nash_every)
     scenario = next((k for k, v in SCENARIOS.items() if v == env_id), env_id)
     env = make(env_id, **(config or {}))
     ev = Evaluation(scenario, env_id, to_dict(env.config), seeds, episodes, pricing)
     _run_all(ev, names, label, seeds, lambda name, seed: rollout(env, joint(env, name, pricing, seed), episodes, seed,
-                                                                 bound=bound), progress)
+                                                                 bound=bound, nash_every=nash_every), progress)
     return ev
 
 

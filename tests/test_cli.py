@@ -20,9 +20,10 @@ def test_help_on_every_command(cmd, capsys):
 
 def test_evaluate_prints_a_metrics_table(capsys):
     assert main(["evaluate", "--users", "20", "--edges", "2", "--rounds", "15", "--episodes", "2",
-                 "--policies", "random,greedy"]) == 0
+                 "--policies", "random,greedy", "--nash-every", "5"]) == 0
     out = capsys.readouterr().out
-    for word in ("system_utility", "jain", "random", "greedy", "edge-tier demand"):
+    for word in ("system_utility", "jain", "random", "greedy", "edge-tier demand", "nash_conv", "epsilon_rel",
+                 "searched every 5 rounds"):
         assert word in out
 
 
@@ -44,6 +45,7 @@ def test_envs_lists_every_registered_env(capsys):
     ["evaluate", "--policies", "random,clairvoyant"],
     ["evaluate", "--scenario", "moon"],
     ["evaluate", "--episodes", "0"],
+    ["evaluate", "--nash-every", "-1"],
     ["train", "--users", "12", "--rounds", "5"],  # no --out
     ["train", "--algo", "ppo", "--out", "x"],
     ["train", "--hp", "actor_lr=-1", "--out", "x"],

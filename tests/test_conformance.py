@@ -200,3 +200,36 @@ def test_action_specs_are_discrete_or_box():
 def test_unknown_env_id_lists_valid_ids():
     with pytest.raises(ValueError, match="edge_market_v0"):
         make("edge_market_v9")
+
+
+def _same(a, b) -> bool:
+    """Deep equality of state dicts (tensors, lists, numbers)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b
+
+
+@pytest.mark.parametrize("env_id", [e for e in ENVS if hasattr(ENVS[e], "select")])
+def test_a_selected_copy_steps_like_its_source_and_leaves_it_untouched(env_id, gen):
+    """``select`` makes the what-if copies of deviation searches: a copy of the whole batch
+    continues exactly like it, and stepping the copy changes nothing in the batch."""
+    env = make(env_id, **SIZES[env_id][1])
+    env.reset(3, seed=5)
+    for _ in range(3):
+        env.step(env.sample_actions(gen))
+    before = env.state_dict()
+    sub = env.select(torch.arange(3))
+    acts = [env.sample_actions(gen) for _ in range(4)]
+    seen = []
+    for a in acts:
+        s = sub.step(a)
+        seen.append({r: (s.obs[r].clone(), s.reward[r].clone()) for r in env.roles})
+    assert _same(env.state_dict(), before)
+    for a, copy_step in zip(acts, seen, strict=True):
+        s = env.step(a)
+        for r in env.roles:
+            assert torch.equal(s.obs[r], copy_step[r][0]) and torch.equal(s.reward[r], copy_step[r][1])

@@ -201,6 +201,38 @@ def test_bandwidth_fluctuation_scales_only_bandwidth(gen):
     assert edge_bw.min() >= 0.5 - 1e-6 and edge_bw.max() <= 1 + 1e-6 and edge_bw.min() < 0.55
 
 
+def test_select_copies_repeated_and_reordered_envs_with_their_events(gen):
+    """What-if copies (``select``) of repeated and reordered environments: each copy plays its
+    source's round, failed edge included (failures are drawn per environment)."""
+    env = make("edge_market_v0", **TOY, events=EVENTS, arrival_prob=0.8)
+    env.reset(n_envs=3, seed=4)
+    for _ in range(16):  # inside the failure window
+        env.step(env.sample_actions(gen))
+    idx = torch.tensor([2, 0, 2, 1])
+    a = env.sample_actions(gen)
+    copy_step = env.select(idx).step({r: {c: v[idx] for c, v in comps.items()} for r, comps in a.items()})
+    step = env.step(a)
+    for r in ("user", "provider"):
+        assert torch.equal(copy_step.reward[r], step.reward[r][idx])
+    assert torch.equal(copy_step.info["provider/capacity"], step.info["provider/capacity"][idx])
+    assert (step.info["provider/capacity"][..., 0] == 0).any(1).all()  # every environment has a failed edge
+
+
+def test_post_prices_is_the_what_if_of_posting_other_prices(gen):
+    env = make("edge_market_v0", **TOY, arrival_prob=0.8)
+    env.reset(n_envs=2, seed=1)
+    for _ in range(3):
+        env.step(env.sample_actions(gen))
+    a = env.sample_actions(gen)
+    other = {**a, "provider": {"price": torch.rand(2, env.n_nodes, 3, generator=gen)}}
+    posted = env.select(torch.arange(2)).step(other)
+    copy = env.select(torch.arange(2))
+    copy.step(a)
+    reposted = copy.post_prices(other["provider"]["price"])
+    for r in ("user", "provider"):
+        assert torch.equal(reposted.obs[r], posted.obs[r]) and torch.equal(reposted.active[r], posted.active[r])
+
+
 def test_unit_conversions():
     from marlloc.core import units
 

@@ -132,6 +132,11 @@ class SequentialGreedy:
 class Optimum:
     """Centralised: the per-round MILP assignment and payments, applied in the environment."""
 
+    # one MILP for the whole batch, with a relative gap and a time limit shared by all its
+    # environments: what it decides for one environment depends on the others in the batch, so
+    # what-if searches query it on batches shaped like the real one (see solvers.edge_stage)
+    batch_coupled = True
+
     def __init__(self, env: MarkovGame, role: str = "user", seed: int = 0, time_limit_s: float = 10.0,
                  mip_gap: float = 1e-4, deadline_filter: bool = True):
         from marlloc.solvers.optimum import AssignmentOptimum

@@ -68,6 +68,7 @@ Version history: v0 (this file).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -611,6 +612,8 @@ class EdgeMarket(MarkovGame):
         ], 1)
         self._obs_turn ^= 1
         buf = self._obs_bufs[self._obs_turn]
+        if buf is None:  # a what-if copy (select) allocates a buffer only when it first observes
+            buf = self._obs_bufs[self._obs_turn] = torch.zeros(E * N, rows.shape[1], device=dev)
         buf.index_fill_(0, self._obs_rows[self._obs_turn], 0.0)
         buf.index_copy_(0, idx, rows)
         self._obs_rows[self._obs_turn] = idx
@@ -637,6 +640,53 @@ class EdgeMarket(MarkovGame):
             truncated=truncated,
             info=info,
         )
+
+    # --- what-if copies ---------------------------------------------------------------------------
+    def select(self, idx: Tensor) -> EdgeMarket:
+        """A new batch holding copies of this batch's environments ``idx`` (``[K]`` long, repeats
+        allowed) in their current state: what-if steps for deviation searches, leaving this batch
+        untouched. Config, scenario tensors and role specs are read-only and shared; the state, the
+        observation buffers and the arrivals generator are the copy's own (the generator starts
+        from this batch's state, so ``select(arange(E))`` steps exactly like this batch). A copy
+        cannot be checkpointed: its schedules are not those of any reset seed."""
+        s = self._s
+        if s is None:
+            raise MarllocError("call reset() before select()")
+        idx = torch.as_tensor(idx, dtype=torch.long, device=self.device)
+        N = self.n_users
+        other = copy.copy(self)
+        other.n_envs = idx.numel()
+        take = {k: getattr(s, k).index_select(0, idx) for k in (
+            "task_type", "budget", "budget_factor", "pending", "remaining", "host", "threshold", "hazard",
+            "used", "prices", "util", "req_stats", "arrival_mult", "done_from")}
+        pending_idx = take["pending"].view(-1).nonzero().squeeze(1)
+        # failure masks [E, M] follow their environments; bandwidth series are global
+        events = [(a, b, e.index_select(0, idx) if isinstance(e, Tensor) else e) for a, b, e in s.cap_events]
+        other._s = EdgeState(round=s.round, pending_idx=pending_idx, pending_env=pending_idx // N,
+                             cap_events=events, **take)
+        other._g_arrivals = torch.Generator(device=self.device)
+        other._g_arrivals.set_state(self._g_arrivals.get_state())
+        # observation buffers are allocated at first use (see _observe): a what-if copy that
+        # steps once needs one, and its K·N rows are the bulk of its memory
+        other._obs_bufs = [None, None]
+        other._obs_rows = [pending_idx[:0], pending_idx[:0]]
+        other._obs_turn = 0
+        return other
+
+    def post_prices(self, price: Tensor) -> Step:
+        """Replace the prices posted for the coming round by ``price`` (``[E, M, 3]`` fractions of
+        price_max, like the providers' ``price`` action of the last step) and return the current
+        observations under them; rewards are zero and ``info`` empty, since nothing is played.
+        The what-if of providers having posted other prices: a provider's price deviation
+        changes nothing else in the round it is posted (see "One round")."""
+        s = self._s
+        if s is None:
+            raise MarllocError("call reset() before post_prices()")
+        E, N, M = self.n_envs, self.n_users, self.n_nodes
+        s.prices = price.float() * self.price_max
+        zero = {"user": torch.zeros(E, N, device=self.device), "provider": torch.zeros(E, M, device=self.device)}
+        truncated = torch.full((E,), s.round >= self.config.episode_rounds, dtype=torch.bool, device=self.device)
+        return self._observe(s, zero, truncated, {})
 
     # --- checkpointing ------------------------------------------------------------------------
     _DYNAMIC = ("task_type", "budget", "budget_factor", "pending", "pending_idx", "pending_env", "remaining",
