@@ -14,7 +14,8 @@ changes — never the whole role, which would be a group deviation, not a Nash c
   can only climb from there; otherwise it starts fresh.
 - **Training.** REINFORCE with a per-step baseline (the batch mean of the reward-to-go at that
   step), ``iterations`` batches of ``n_envs`` episodes, Adam, small entropy bonus. Training
-  episodes use seeds disjoint from the evaluation seeds.
+  episodes take the learners' episode seeds (``algos.common.episode_seed``), hashed from ``seed``,
+  so they are not the evaluation seed (a clash has odds of about 1 in 2³¹ per batch).
 - **Evaluation.** The deviator plays its mode (a best response may be deterministic) on the
   shared evaluation seeds (``eval_episodes`` environments reset with ``eval_seed``), against the
   same π_−i as the baseline run; the paired per-episode differences give the gain's mean and 95 %
@@ -59,6 +60,7 @@ def trained_best_response(env, make_policy, role: str, agent: int, *, iterations
     ``make_policy(env)`` builds the joint policy (a callable ``step -> actions``); it is called
     afresh for every batch of episodes, so warm-started baselines start every episode alike.
     """
+    from marlloc.algos.common import episode_seed
     from marlloc.algos.eqmarl import Policy
     from marlloc.evaluation import aggregate
 
@@ -75,13 +77,13 @@ def trained_best_response(env, make_policy, role: str, agent: int, *, iterations
     comps, sizes = list(spec.actions), [sp.n for sp in spec.actions.values()]
     t0 = time.perf_counter()
     gen = torch.Generator(device=env.device).manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        dev = Policy(spec.obs_dim, hidden, tuple(sizes)).to(env.device)
-    base_policy = make_policy(env)
-    learned = getattr(getattr(base_policy, "learner", None), "pi", None)
-    if learned is not None:  # start from the agent's own (shared) network: δ starts near 0
+    learned = getattr(getattr(make_policy(env), "learner", None), "pi", None)
+    if learned is not None:  # start from the agent's own (shared) network: δ starts at 0
         dev = copy.deepcopy(learned[role])
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            dev = Policy(spec.obs_dim, hidden, tuple(sizes)).to(env.device)
     opt = torch.optim.Adam(dev.parameters(), lr=lr)
 
     def episode(policy, n: int, ep_seed: int, deviate: bool, greedy: bool):
@@ -107,8 +109,8 @@ def trained_best_response(env, make_policy, role: str, agent: int, *, iterations
             rewards.append(step.reward[role][:, agent].double())
         return torch.stack(rewards), logps, ents
 
-    for it in range(iterations):  # training seeds 1 + it: disjoint from the evaluation seed
-        r, logps, ents = episode(make_policy(env), n_envs, seed * 100_003 + 1 + it, True, False)
+    for it in range(iterations):  # the learners' training-episode seeds, drawn apart from eval_seed
+        r, logps, ents = episode(make_policy(env), n_envs, episode_seed(seed, it), True, False)
         togo = r.flip(0).cumsum(0).flip(0)                        # [T, n] reward-to-go
         adv = (togo - togo.mean(1, keepdim=True)) / (togo.std() + 1e-8)
         loss = -(torch.stack(logps) * adv.float()).mean() - entropy_coef * torch.stack(ents).mean()
