@@ -85,6 +85,9 @@ def _print_table(con, ev, skip: tuple[str, ...]) -> None:
         table.add_row(k, *cells)
     table.add_row("wall_s", *(f"{agg['wall_s']:.1f}" for agg in ev.policies.values()))
     con.print(table)
+    if "trained_br" in first:
+        con.print("br_gain_lower_bound/ROLE: what a trained best response of that role's agent 0 gained, in its mean "
+                  "reward per step over the episode: a lower bound on its deviation gain δ_i, not an estimate")
 
 
 @app.command()
@@ -110,6 +113,10 @@ def evaluate(
                                                    "NashConv / ε searches. Edge: 0 = off, default 25 (rounds 12, "
                                                    "37, …; about +40 % time at 200 users); economy: default "
                                                    "10.")] = None,
+    br_iterations: Annotated[int, typer.Option(help="Train a best response for agent 0 of every role, against "
+                                               "each policy (a lower bound on its deviation gain over whole "
+                                               "episodes): REINFORCE batches of 8 episodes; 0 = off, try "
+                                               "30.")] = 0,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -133,7 +140,8 @@ def evaluate(
                   f"split {env.config.split}; {episodes} episodes × {n_seeds} seed(s) from {seed}")
         ev = evaluate_economy(policies or "random,ncgt,lp,pareto", overrides, episodes,
                               list(range(seed, seed + n_seeds)), 10 if nash_every is None else nash_every,
-                              progress=lambda name, s: con.print(f"  done: {name}, seed {s}"))
+                              progress=lambda name, s: con.print(f"  done: {name}, seed {s}"),
+                              br_iterations=br_iterations)
         _print_table(con, ev, skip=())
         if out is not None:
             summary, episodes_csv = write(ev, out)
@@ -155,7 +163,7 @@ def evaluate(
                   f"({n_search} per episode; --nash-every 0 turns it off)")
     ev = run_evaluation(policies, SCENARIOS[scenario], overrides, episodes, list(range(seed, seed + n_seeds)),
                         pricing, bound=bound, progress=lambda name, s: con.print(f"  done: {name}, seed {s}"),
-                        nash_every=nash_every)
+                        nash_every=nash_every, br_iterations=br_iterations)
     _print_table(con, ev, skip=("killed_tasks",))
     if out is not None:
         summary, episodes_csv = write(ev, out)

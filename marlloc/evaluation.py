@@ -19,6 +19,14 @@ of :class:`~marlloc.metrics.EdgeEpisodeMetrics` plus
   range). NaN when the episode is too short to reach a searched round. The search works on copies
   and restores the policies' generators, so every other metric is the same as with ``K = 0``.
 
+With ``br_iterations = K > 0`` (both scenarios), a trained best response
+(:mod:`marlloc.solvers.trained_br`, K REINFORCE batches) for agent 0 of every role, against the
+policy on the first evaluation seed's ``episodes`` environments: ``br_gain_lower_bound/ROLE`` is
+its paired per-episode gain in that agent's mean reward per step — a **lower bound** on δ_i over
+whole episodes, where the stage-game search is exact but one step deep. ``trained_br`` holds the
+base and deviation returns, budget and wall time. Off by default: it trains K × 8 episodes per
+policy and role.
+
 Aggregates per metric: mean, sample std (ddof = 1) and the 95 % confidence interval of the mean
 (Student t with n − 1 degrees of freedom; a single episode gives a zero-width interval).
 ``write(result, out_dir)`` writes ``summary.json`` and ``episodes.csv`` atomically.
@@ -53,6 +61,12 @@ NASH_KEYS = ("nash_conv", "nash_conv_sampled", "epsilon", "epsilon_user", "epsil
 def _check_nash_every(nash_every) -> None:
     if isinstance(nash_every, bool) or not isinstance(nash_every, int) or nash_every < 0:
         raise ConfigError(f"nash_every must be an integer ≥ 0 (0 = off), got {nash_every!r}; try nash_every=25")
+
+
+def _check_br_iterations(br_iterations) -> None:
+    if isinstance(br_iterations, bool) or not isinstance(br_iterations, int) or br_iterations < 0:
+        raise ConfigError(f"br_iterations must be an integer ≥ 0 (0 = off), got {br_iterations!r}; "
+                          "try br_iterations=30")
 
 
 def rollout(env: MarkovGame, policies: dict[str, object], n_envs: int, seed: int,
@@ -136,20 +150,42 @@ def aggregate(values: list[float]) -> dict:
 
 def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: dict | None = None,
              episodes: int = 5, seeds: list[int] | int = 0, pricing: str = "fixed", bound: bool = True,
-             progress=None, nash_every: int = 0) -> Evaluation:
+             progress=None, nash_every: int = 0, br_iterations: int = 0) -> Evaluation:
     """Run every policy on the same seeds; see the module docstring (``nash_every``: rounds
-    between stage-game deviation searches, 0 = off)."""
+    between stage-game deviation searches, 0 = off; ``br_iterations``: trained best response)."""
     from marlloc.envs import make
 
     names, seeds, label = _plan(policies, episodes, seeds, "random,greedy")
     check_names(names, pricing)
     _check_nash_every(nash_every)
+    _check_br_iterations(br_iterations)
     scenario = next((k for k, v in SCENARIOS.items() if v == env_id), env_id)
     env = make(env_id, **(config or {}))
     ev = Evaluation(scenario, env_id, to_dict(env.config), seeds, episodes, pricing)
     _run_all(ev, names, label, seeds, lambda name, seed: rollout(env, joint(env, name, pricing, seed), episodes, seed,
                                                                  bound=bound, nash_every=nash_every), progress)
+    _trained_br(ev, env, names, label, br_iterations, lambda name: _acting(joint(env, name, pricing, seeds[0])))
     return ev
+
+
+def _acting(policies: dict[str, object]):
+    return lambda step: act(policies, step)
+
+
+def _trained_br(ev: Evaluation, env, names: list[str], label: dict[str, str], iterations: int, build) -> None:
+    """A trained best response for agent 0 of every role of every policy (module docstring);
+    ``build(name)`` makes the joint policy afresh (a callable ``step -> actions``)."""
+    from marlloc.solvers.trained_br import trained_best_response
+
+    for name in names if iterations else ():
+        out = ev.policies[label[name]]
+        out["trained_br"] = {}
+        for role in env.roles:
+            res = trained_best_response(env, lambda e, name=name: build(name), role, 0, iterations=iterations,
+                                        eval_episodes=ev.episodes, eval_seed=ev.seeds[0], seed=ev.seeds[0])
+            out[f"br_gain_lower_bound/{role}"] = res.gain
+            out["trained_br"][role] = {"agent": 0, "base": res.base, "deviation": res.deviation,
+                                       "iterations": iterations, "wall_s": res.wall_s, "note": res.note}
 
 
 def _plan(policies: str | list[str], episodes: int, seeds: list[int] | int,
@@ -237,7 +273,8 @@ def _training_record(name: str) -> dict:
 
 
 def evaluate_economy(policies: str | list[str], config: dict | None = None, episodes: int = 5,
-                     seeds: list[int] | int = 0, nash_every: int = 10, progress=None) -> Evaluation:
+                     seeds: list[int] | int = 0, nash_every: int = 10, progress=None,
+                     br_iterations: int = 0) -> Evaluation:
     """Every joint economy policy on the same seeds (same countries and start years).
 
     Per episode: ``utility`` (mean over steps of the mean reward of all agents — the seed's
@@ -247,7 +284,8 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     steps: NashConv = Σ_i δ_i, ε = max_i δ_i, averaged over the sampled steps), ``epsilon_rel``
     (ε ÷ the mean absolute reward at that step) and ``decision_s`` (policy seconds per step).
     Trained policies also carry their run's convergence step and seconds and the mean Δπ over
-    the last fifth of its convergence checks (policy stability).
+    the last fifth of its convergence checks (policy stability). ``br_iterations``: the trained
+    best response of the module docstring.
     """
     from marlloc.envs import make
     from marlloc.policies.economy import joint_policy
@@ -255,6 +293,7 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     names, seeds, label = _plan(policies, episodes, seeds, "ncgt,lp")
     if not isinstance(nash_every, int) or nash_every < 1:
         raise ConfigError(f"nash_every must be an integer ≥ 1, got {nash_every!r}; try nash_every=10")
+    _check_br_iterations(br_iterations)
     env = make("economy_v0", **(config or {}))
     for name in names:
         joint_policy(env, name)  # unknown names and missing checkpoints fail before anything runs
@@ -264,6 +303,7 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     for name in names:
         if name.partition(":")[0] in ("eqmarl", "sarl") and ":" in name:
             ev.policies[label[name]]["training"] = _training_record(name)
+    _trained_br(ev, env, names, label, br_iterations, lambda name: joint_policy(env, name, seeds[0]))
     ev.data_source = env.panel.source
     return ev
 

@@ -46,6 +46,7 @@ def test_envs_lists_every_registered_env(capsys):
     ["evaluate", "--scenario", "moon"],
     ["evaluate", "--episodes", "0"],
     ["evaluate", "--nash-every", "-1"],
+    ["evaluate", "--br-iterations", "-1"],
     ["train", "--users", "12", "--rounds", "5"],  # no --out
     ["train", "--algo", "ppo", "--out", "x"],
     ["train", "--hp", "actor_lr=-1", "--out", "x"],

@@ -55,5 +55,38 @@ def test_bad_arguments_fail_on_one_line():
         trained_best_response(env, _fixed(1), "firm", 0)
     with pytest.raises(ConfigError, match="agent"):
         trained_best_response(env, _fixed(1), "player", 7)
-    with pytest.raises(ConfigError, match="discrete actions"):
-        trained_best_response(make("edge_market_v0", n_users=4, n_edges=1), _fixed(1), "user", 0)
+    with pytest.raises(ConfigError, match="box_levels"):
+        trained_best_response(env, _fixed(1), "player", 0, box_levels=1)
+
+
+def test_box_heads_keep_the_policys_value_or_play_the_grid():
+    from marlloc.solvers.trained_br import _as_actions, _as_picks
+
+    env = make("edge_market_v0", n_users=4, n_edges=2)
+    spec = env.roles["provider"]
+    price = torch.rand(3, 3, 3)                                       # [E, providers, 3]
+    keep = _as_actions(spec, _as_picks(spec, {"price": price}, 1, 11), {"price": price}, 1, 11)
+    assert torch.equal(keep["price"], price)                           # imitation target: π's own value
+    grid = _as_actions(spec, [torch.tensor([0, 5, 10])] * 3, {"price": price}, 1, 11)["price"]
+    assert torch.allclose(grid[:, 1], torch.tensor([0.0, 0.5, 1.0])[:, None].expand(3, 3))
+    assert torch.equal(grid[:, [0, 2]], price[:, [0, 2]])              # the other agents are untouched
+
+
+def test_evaluate_reports_the_lower_bound_for_every_role_in_both_scenarios():
+    from marlloc.evaluation import evaluate, evaluate_economy
+
+    edge = evaluate("greedy", config={"n_users": 6, "n_edges": 1, "episode_rounds": 6}, episodes=2,
+                    bound=False, br_iterations=1)
+    econ = evaluate_economy("ncgt", {"n_countries": 2, "episode_steps": 4}, episodes=2, nash_every=2, br_iterations=1)
+    for ev, name in ((edge, "greedy"), (econ, "ncgt")):
+        agg = ev.policies[name]
+        for role in ev.summary()["policies"][name]["trained_br"]:
+            tb = agg["trained_br"][role]
+            assert agg[f"br_gain_lower_bound/{role}"]["n"] == 2 and "lower bound" in tb["note"]
+            assert agg[f"br_gain_lower_bound/{role}"]["mean"] == pytest.approx(
+                tb["deviation"]["mean"] - tb["base"]["mean"], abs=1e-9)
+        assert set(agg["trained_br"]) == set(make(ev.env_id).roles)
+    assert "trained_br" not in evaluate("random", config={"n_users": 4, "n_edges": 1, "episode_rounds": 3},
+                                        episodes=1, bound=False).policies["random"]
+    with pytest.raises(ConfigError, match="br_iterations must be an integer ≥ 0"):
+        evaluate("random", br_iterations=-1)
