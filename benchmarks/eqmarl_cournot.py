@@ -18,7 +18,7 @@ batch with 4 Q updates per step and 16 environments. What we measured with other
 
 Usage::
 
-    python benchmarks/eqmarl_cournot.py                # full run (3,000 steps, a few minutes)
+    python benchmarks/eqmarl_cournot.py                # full run (5,000 steps, about 4 minutes)
     python benchmarks/eqmarl_cournot.py --quick --json # smoke test (not expected to pass)
 """
 
@@ -69,7 +69,7 @@ def run(steps: int, seed: int, overrides: dict | None = None) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
     ap.add_argument("--quick", action="store_true", help="40 steps: a smoke test, not a measurement")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
