@@ -110,9 +110,9 @@ def evaluate(
     wdi: Annotated[str | None, typer.Option(help="World Bank data for the economy: a tidy CSV, a bulk folder or "
                                             "'live' (default: the embedded synthetic panel).")] = None,
     nash_every: Annotated[int | None, typer.Option(help="Rounds (edge) or steps (economy) between stage-game "
-                                                   "NashConv / ε searches. Edge: 0 = off, default 25 (rounds 12, "
-                                                   "37, …; about +40 % time at 200 users); economy: default "
-                                                   "10.")] = None,
+                                                   "NashConv / ε searches; 0 = off. Edge: default 25 (rounds 12, "
+                                                   "37, …; about +40 % time at 200 users); economy: default 10 "
+                                                   "(steps 0, 10, …).")] = None,
     br_iterations: Annotated[int, typer.Option(help="Train a best response for agent 0 of every role, against "
                                                "each policy (a lower bound on its deviation gain over whole "
                                                "episodes): REINFORCE batches of 8 episodes; 0 = off, try "
@@ -403,6 +403,91 @@ def data_inspect(
         table.add_row(row.code, row.name + derived, str(frame.attrs["vintage"].get(row.code, "")),
                       str(row.countries), span, str(row.values), f"{row.missing_share:.1%}")
     con.print(table)
+
+
+@app.command()
+def reproduce(
+    name: Annotated[str | None, typer.Argument(help="Experiment to reproduce (see --list).")] = None,
+    quick: Annotated[bool, typer.Option(help="The CI-sized variant: tiny scales, few steps (minutes).")] = False,
+    seeds: Annotated[int, typer.Option(help="Seeds per method (training and evaluation).")] = 5,
+    out: Annotated[Path | None, typer.Option(help="Folder for runs, tables, figures and report.html "
+                                             "(default runs/reproduce-NAME[-quick]).")] = None,
+    backend: Annotated[str, typer.Option(help="local (one run at a time, in this process) or process "
+                                         "(--workers runs at a time, one process each).")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Runs at a time with --backend process (default: "
+                                                "the number of cores).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List every experiment with its run count and its "
+                                        "estimated full-size wall time on this machine.")] = False,
+) -> None:
+    """Reproduce a seed paper's experiment: runs (skipping complete ones), tables, figures, report.html."""
+    from rich.console import Console
+
+    from marlloc.experiments import reproduce as run_reproduce
+    from marlloc.experiments import specs
+
+    con = Console(width=max(Console().width, 120))
+    if list_:
+        _list_specs(con, seeds)
+        return
+    if name is None:
+        raise ConfigError("reproduce needs an experiment NAME, got none; see marlloc reproduce --list")
+    spec = specs.get(name, quick)
+    runs = spec.runs(seeds)
+    con.print(f"{name}{' (quick)' if quick else ''}: {len({r.id for r in runs})} runs × {seeds} seed(s), "
+              f"backend {backend}")
+    count = {"n": 0}
+
+    def progress(event, run, detail):
+        if event in ("done", "skip", "fail", "blocked"):
+            count["n"] += 1
+        if event != "start":
+            con.print(f"  [{count['n']}/{len({r.id for r in runs})}] {event}: {run.id}" + (f" — {detail}" if detail else ""))
+
+    res = run_reproduce(name, quick, seeds, out, backend, workers, progress)
+    for _, md, _ in res["tables"]:
+        if md.stem.startswith(name) and not md.stem.endswith("-cost"):
+            con.print(md.read_text(), markup=False, highlight=False)
+    o = res["outcome"]
+    con.print(f"runs: {len(o.done)} done now, {len(o.skipped)} already complete, {len(o.failed)} failed, "
+              f"{len(o.blocked)} blocked")
+    for rid, why in o.failed.items():
+        con.print(f"  failed: {rid}: {why}", markup=False)
+    con.print(f"report: {res['report']}")
+    if o.failed or o.blocked:
+        raise typer.Exit(1)
+
+
+def _list_specs(con, seeds: int) -> None:
+    from rich.table import Table
+
+    from marlloc.experiments import specs
+
+    table = Table(title=f"experiments ({seeds} seeds; estimates from unit costs measured on this machine)")
+    for col in ("name", "paper", "what", "runs", "estimated wall time", "quick runs"):
+        table.add_column(col)
+    for name in specs.SPECS:
+        full, quick = specs.get(name), specs.get(name, quick=True)
+        est = specs.estimate_s(full, seeds)
+        table.add_row(name, f"seed {full.paper}", (type(full).__doc__ or "").splitlines()[0],
+                      str(len({r.id for r in full.runs(seeds)})), _duration(est), str(len({r.id for r in quick.runs(1)})))
+    con.print(table)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Argument(help="A folder written by marlloc reproduce.")]) -> None:
+    """Rebuild tables, figures and report.html of DIR from its run folders (runs nothing)."""
+    from marlloc.experiments import build_report
+
+    res = build_report(out)
+    typer.echo(f"{len(res['tables'])} tables, {len(res['figures'])} figures; report: {res['report']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,9 +70,10 @@ def _check_br_iterations(br_iterations) -> None:
 
 
 def rollout(env: MarkovGame, policies: dict[str, object], n_envs: int, seed: int,
-            bound: bool = False, nash_every: int = 0) -> dict[str, torch.Tensor | float]:
+            bound: bool = False, nash_every: int = 0, series: list | None = None) -> dict[str, torch.Tensor | float]:
     """One episode in each of ``n_envs`` environments; metrics per environment plus ``wall_s``
-    (``nash_every``: see the module docstring; 0 = off)."""
+    (``nash_every``: see the module docstring; 0 = off). ``series``, when given, receives one
+    dict per round: that round's ``system_utility`` and ``utilisation``, a list over environments."""
     from marlloc.solvers.edge_stage import EdgeStage
     from marlloc.solvers.optimum import AssignmentOptimum
 
@@ -94,8 +95,12 @@ def rollout(env: MarkovGame, policies: dict[str, object], n_envs: int, seed: int
             for k in NASH_KEYS:
                 nash[k] += getattr(gains, k).double().cpu()
             n_nash += 1
+        su, util = metrics.su.clone(), metrics.util.clone()
         step = env.step(actions)
         metrics.update(step)
+        if series is not None:  # the round's own values: the increments of the running sums
+            series.append({"round": t, "system_utility": (metrics.su - su).tolist(),
+                           "utilisation": (metrics.util - util).tolist()})
         t += 1
     out: dict[str, torch.Tensor | float] = dict(metrics.result())
     if bound:
@@ -150,9 +155,11 @@ def aggregate(values: list[float]) -> dict:
 
 def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: dict | None = None,
              episodes: int = 5, seeds: list[int] | int = 0, pricing: str = "fixed", bound: bool = True,
-             progress=None, nash_every: int = 0, br_iterations: int = 0) -> Evaluation:
+             progress=None, nash_every: int = 0, br_iterations: int = 0, series: list | None = None) -> Evaluation:
     """Run every policy on the same seeds; see the module docstring (``nash_every``: rounds
-    between stage-game deviation searches, 0 = off; ``br_iterations``: trained best response)."""
+    between stage-game deviation searches, 0 = off; ``br_iterations``: trained best response;
+    ``series``: per-round values of every policy and seed, see :func:`rollout`, each entry
+    tagged with ``policy`` and ``seed``)."""
     from marlloc.envs import make
 
     names, seeds, label = _plan(policies, episodes, seeds, "random,greedy")
@@ -162,8 +169,15 @@ def evaluate(policies: str | list[str], env_id: str = "edge_market_v0", config: 
     scenario = next((k for k, v in SCENARIOS.items() if v == env_id), env_id)
     env = make(env_id, **(config or {}))
     ev = Evaluation(scenario, env_id, to_dict(env.config), seeds, episodes, pricing)
-    _run_all(ev, names, label, seeds, lambda name, seed: rollout(env, joint(env, name, pricing, seed), episodes, seed,
-                                                                 bound=bound, nash_every=nash_every), progress)
+    def one(name: str, seed: int) -> dict:
+        rounds: list | None = [] if series is not None else None
+        out = rollout(env, joint(env, name, pricing, seed), episodes, seed, bound=bound, nash_every=nash_every,
+                      series=rounds)
+        if series is not None:
+            series.extend({"policy": label[name], "seed": seed, **r} for r in rounds)
+        return out
+
+    _run_all(ev, names, label, seeds, one, progress)
     _trained_br(ev, env, names, label, br_iterations, lambda name: _acting(joint(env, name, pricing, seeds[0])))
     return ev
 
@@ -239,7 +253,7 @@ def economy_rollout(env, policy, n_envs: int, seed: int, nash_every: int = 10) -
         t0 = time.perf_counter()
         actions = policy(step)
         decide += time.perf_counter() - t0
-        if n % nash_every == 0:  # stage-game deviation search at this state, others frozen
+        if nash_every and n % nash_every == 0:  # stage-game deviation search at this state, others frozen
             stage = EconomyStage(env)
             a, b = stage.nash_conv(actions)
             scale = torch.cat([v.abs() for v in stage.play(actions)["reward"].values()], 1).mean(1)
@@ -249,9 +263,10 @@ def economy_rollout(env, policy, n_envs: int, seed: int, nash_every: int = 10) -
         util += step.info["economy/utility"].double()
         welfare += sum(v.double().sum(1) for v in step.reward.values()) / env.n_countries
         gini += step.info["economy/gini"].double()
-    return {"utility": util / n, "welfare_per_country": welfare / n, "gini": gini / n, "nash_conv": nc / n_nash,
-            "epsilon": eps / n_nash, "epsilon_rel": eps_rel / n_nash, "decision_s": torch.full((n_envs,), decide / n,
-                                                                                             dtype=torch.float64)}
+    nash = {"nash_conv": nc, "epsilon": eps, "epsilon_rel": eps_rel}
+    return {"utility": util / n, "welfare_per_country": welfare / n, "gini": gini / n,
+            **{k: v / n_nash if n_nash else torch.full_like(v, math.nan) for k, v in (nash.items() if nash_every else ())},
+            "decision_s": torch.full((n_envs,), decide / n, dtype=torch.float64)}
 
 
 def _training_record(name: str) -> dict:
@@ -281,7 +296,7 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     economic utility, in our reward units), ``welfare_per_country`` (mean over steps of the summed
     rewards per country), ``gini`` (income Gini across consumer groups, mean over countries and
     steps), ``nash_conv`` / ``epsilon`` (exact stage-game deviation search every ``nash_every``
-    steps: NashConv = Σ_i δ_i, ε = max_i δ_i, averaged over the sampled steps), ``epsilon_rel``
+    steps, 0 = off: NashConv = Σ_i δ_i, ε = max_i δ_i, averaged over the sampled steps), ``epsilon_rel``
     (ε ÷ the mean absolute reward at that step) and ``decision_s`` (policy seconds per step).
     Trained policies also carry their run's convergence step and seconds and the mean Δπ over
     the last fifth of its convergence checks (policy stability). ``br_iterations``: the trained
@@ -291,8 +306,7 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
     from marlloc.policies.economy import joint_policy
 
     names, seeds, label = _plan(policies, episodes, seeds, "ncgt,lp")
-    if not isinstance(nash_every, int) or nash_every < 1:
-        raise ConfigError(f"nash_every must be an integer ≥ 1, got {nash_every!r}; try nash_every=10")
+    _check_nash_every(nash_every)
     _check_br_iterations(br_iterations)
     env = make("economy_v0", **(config or {}))
     for name in names:
