@@ -53,6 +53,7 @@ def reproduce(name: str, quick: bool = False, seeds: int = 5, out: str | Path | 
     """
     spec = specs.get(name, quick)
     runs = spec.runs(seeds)
+    runner.check_backend(backend, workers)  # every argument is checked before anything is written
     out = Path(out or f"runs/reproduce-{name}{'-quick' if quick else ''}")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out must be a folder, got the file {str(out)!r}; pick another path")

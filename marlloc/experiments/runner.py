@@ -93,8 +93,8 @@ def _train(run: Run, runs_dir: Path, work: Path) -> dict:
         from marlloc.algos.maddpg import MaddpgConfig, train
 
         cfg = MaddpgConfig(**_tuples(run.hp))
-        summary = train(cfg, run.env, run.steps, run.seed, work, eval_every_rounds=run.eval_every, eval_episodes=2,
-                        checkpoint_every_rounds=min(run.steps, 1_000), resume=resume, final_episodes=run.episodes)
+        train(cfg, run.env, run.steps, run.seed, work, eval_every_rounds=run.eval_every, eval_episodes=2,
+              checkpoint_every_rounds=min(run.steps, 1_000), resume=resume, final_episodes=run.episodes)
         return {"train_wall_s": _train_wall(work)}
     from marlloc.algos import ECONOMY_ALGOS
     from marlloc.algos.eqmarl import train
@@ -147,6 +147,12 @@ def _work(run: Run, runs_dir: str) -> dict:
     return execute(run, runs_dir)
 
 
+def check_backend(backend: str, workers: int | None) -> None:
+    check(backend in BACKENDS, "--backend", f"be one of {', '.join(BACKENDS)}", backend, "use local or process")
+    check(workers is None or (isinstance(workers, int) and workers >= 1), "--workers", "be an integer ≥ 1", workers,
+          "try --workers 2")
+
+
 def run_all(runs: list[Run], out: str | Path, backend: str = "local", workers: int | None = None,
             progress=None) -> Outcome:
     """Do every run not yet complete in ``out/runs``, in dependency order.
@@ -155,10 +161,8 @@ def run_all(runs: list[Run], out: str | Path, backend: str = "local", workers: i
     and ``"blocked"``. KeyboardInterrupt stops the work: complete runs stay, running ones are
     left as ``.partial`` folders and pick up from their last checkpoint next time.
     """
-    check(backend in BACKENDS, "--backend", f"be one of {', '.join(BACKENDS)}", backend,
-          "use local or process (ray: see issue 8)")
+    check_backend(backend, workers)
     workers = workers or os.cpu_count() or 1
-    check(isinstance(workers, int) and workers >= 1, "--workers", "be an integer ≥ 1", workers, "try --workers 2")
     runs_dir = Path(out) / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     note = progress or (lambda *a: None)
