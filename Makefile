@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	@touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/marlloc evaluate --users 200 --episodes 5 --seed 0 --out runs/evaluate-edge-200
+	$(BIN)/marlloc reproduce edge-table1 --quick --seeds 3 --out runs/make-run
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check marlloc tests benchmarks

@@ -282,6 +282,8 @@ class EdgeRobustness:
     """User agents N."""
     train_rounds: int = 5_000
     """MADDPG training rounds per seed (trained without events)."""
+    train_episode_rounds: int = 200
+    """Rounds per training episode."""
     rounds: int = 400
     """Rounds of the evaluation episode."""
     burst_round: int = 100
@@ -321,12 +323,14 @@ class EdgeRobustness:
                 {"kind": "bandwidth_fluctuation", "start_round": self.fluctuation_round}]
 
     def runs(self, seeds: int) -> list[Run]:
-        return _train_and_eval(self.methods, seeds, {"n_users": self.users}, self.train_rounds, self.episodes, 0,
+        # trained on the default episode length, without events; evaluated on the long episode with them
+        return _train_and_eval(self.methods, seeds, {"n_users": self.users, "episode_rounds": self.train_episode_rounds},
+                               self.train_rounds, self.episodes, 0,
                                False, {"users": self.users}, self.eval_every_rounds,
                                eval_env={"episode_rounds": self.rounds, "events": self.events()}, timeline=True)
 
     def quick(self) -> EdgeRobustness:
-        return dataclasses.replace(self, users=12, train_rounds=40, rounds=40, burst_round=8, burst_rounds=4,
+        return dataclasses.replace(self, users=12, train_rounds=40, train_episode_rounds=20, rounds=40, burst_round=8, burst_rounds=4,
                                    failure_round=18, failure_rounds=8, fluctuation_round=30, episodes=2,
                                    eval_every_rounds=20)
 
@@ -455,7 +459,7 @@ def _check_common(spec) -> None:
     for f in dataclasses.fields(spec):
         v = getattr(spec, f.name)
         if f.name in ("train_rounds", "train_steps", "episode_rounds", "episodes", "rounds", "countries",
-                      "eval_every_rounds", "eval_every_steps", "train_users") or (f.name == "users" and isinstance(v, int)):
+                      "eval_every_rounds", "eval_every_steps", "train_users", "train_episode_rounds") or (f.name == "users" and isinstance(v, int)):
             check(isinstance(v, int) and v >= 1, f.name, "be an integer ≥ 1", v, f"try {f.name}={f.default}")
     nash = getattr(spec, "nash_every", 0)
     check(isinstance(nash, int) and nash >= 0, "nash_every", "be an integer ≥ 0", nash, "try nash_every=25 (0 = off)")

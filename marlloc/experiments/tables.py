@@ -52,7 +52,8 @@ EDGE_METRICS = {
 ECON_METRICS = {
     "utility": "utility", "gini": "Gini of income", "welfare_per_country": "welfare per country",
     "gap_to_lp": "gap to the centralised LP", "nash_conv": "stage-game NashConv", "epsilon": "ε",
-    "convergence_step": "convergence (steps, Δπ rule)", "convergence_s": "convergence (s)",
+    "converged": "converged within training (share of seeds)",
+    "convergence_step": "convergence (steps, Δπ rule; converged seeds only)", "convergence_s": "convergence (s)",
     "policy_stability": "policy stability (mean Δπ, last fifth)",
 }
 IMPROVE = {"edge": ("system_utility", "avg_qoe_norm", "utilisation", "jain"), "economy": ("utility",)}
@@ -113,6 +114,8 @@ def per_seed(records: list[dict], spec) -> dict[tuple, dict[str, dict[int, float
         if "utility_vs_bound" in r["metrics"] and r["metrics"]["utility_vs_bound"]["mean"] is not None:
             cell.setdefault("optimality_gap", {})[r["seed"]] = 1 - r["metrics"]["utility_vs_bound"]["mean"]
         tr = r.get("training") or {}
+        if "convergence_step" in tr:  # a censored run (never converged) counts here, not in the step column
+            cell.setdefault("converged", {})[r["seed"]] = float(tr["convergence_step"] is not None)
         for k in ("convergence_step", "convergence_s"):
             if tr.get(k) is not None:
                 cell.setdefault(k, {})[r["seed"]] = tr[k]
