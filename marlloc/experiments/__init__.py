@@ -28,12 +28,6 @@ def _spec_fields(spec) -> dict:
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
 
 
-def _rebuild(name: str, entry: dict):
-    cls = specs.SPECS[name]
-    fields = {k: tuple(v) if isinstance(v, list) and k != "grid" else v for k, v in entry["spec"].items()}
-    return cls(**fields)
-
-
 def _manifest(out: Path) -> dict:
     path = out / "experiment.json"
     if not path.is_file():
@@ -79,7 +73,7 @@ def build_report(out: str | Path) -> dict:
     records = tables.load_records(out)
     all_tables, all_figures, used = [], [], []
     for name, entry in manifest["experiments"].items():
-        spec = _rebuild(name, entry)
+        spec = specs.from_entry(name, entry)
         ids = {r.id for r in spec.runs(entry["seeds"])}
         mine = [r for r in records if r["id"] in ids]
         used += mine

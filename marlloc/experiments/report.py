@@ -253,18 +253,12 @@ def _records_by_experiment(experiments: dict[str, dict], records: list[dict]) ->
     by_id = {r["id"]: r for r in records}
     for name, entry in experiments.items():
         try:
-            spec = _rebuild(specs, name, entry)
+            spec = specs.from_entry(name, entry)
             ids = {r.id for r in spec.runs(entry["seeds"])}
         except (KeyError, TypeError, ValueError):  # an entry of another version: no runs, not no report
             ids = set()
         out[name] = [by_id[i] for i in ids if i in by_id]
     return out
-
-
-def _rebuild(specs, name: str, entry: dict):
-    """The spec of an ``experiment.json`` entry (JSON turned tuples into lists; ``grid`` is a dict of lists)."""
-    fields = {k: tuple(v) if isinstance(v, list) and k != "grid" else v for k, v in entry["spec"].items()}
-    return specs.SPECS[name](**fields)
 
 
 __all__ = ["data_sources", "parse_markdown_table", "write_report"]

@@ -472,6 +472,12 @@ SPECS: dict[str, type] = {cls.name: cls for cls in (
     EconPareto, EconGrid, EdgeScaleBeyond)}
 
 
+def from_entry(name: str, entry: dict):
+    """The spec of an ``experiment.json`` entry (JSON turned tuples into lists; ``grid`` stays a dict of lists)."""
+    fields = {k: tuple(v) if isinstance(v, list) and k != "grid" else v for k, v in entry["spec"].items()}
+    return SPECS[name](**fields)
+
+
 def get(name: str, quick: bool = False):
     """The spec called ``name`` (its quick variant when ``quick``)."""
     check(name in SPECS, "experiment", f"be one of {', '.join(SPECS)}", name, "see marlloc reproduce --list")
