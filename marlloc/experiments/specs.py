@@ -526,7 +526,13 @@ PAPER: dict[str, dict] = {
 # Unit costs on this machine (2-core Xeon @ 2.5 GHz, one torch thread), measured with
 # ``python benchmarks/reproduce_costs.py``; the model is that script's docstring. Estimates only:
 # the machine's load and the learners' behaviour (e.g. how many tasks MADDPG admits) move them.
-UNIT_COSTS: dict = {}
+UNIT_COSTS: dict = {  # measured 2026-11-22
+    "maddpg_round": (0.07357, -0.05169),
+    "edge_round": {"random": (0.001286, 0.4253), "greedy": (0.001188, 0.4455), "sequential_greedy": (0.0004883, 0.7908), "optimum": (3.778e-06, 1.875)},
+    "edge_nash_search": (0.001744, 0.7722),
+    "economy_step": {"eqmarl": 0.03675, "sarl": 0.01388, "eqmarl-no-solver": 0.01425},
+    "economy_eval_step": {"econ-random": (0.002462, 0.00454), "ncgt": (0.3642, 0.3745), "lp": (0.1579, 0.1554), "pareto:0.3": (0.2811, 0.2575)},
+}
 
 
 def estimate_s(spec, seeds: int) -> float:
