@@ -418,6 +418,9 @@ def reproduce(
                                                 "the number of cores).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every experiment with its run count and its "
                                         "estimated full-size wall time on this machine.")] = False,
+    env: Annotated[list[str] | None, typer.Option("--env", help="Environment override for every run, e.g. "
+                                                  "--env wdi=../shared/data/worldbank/wdi_snapshot.csv "
+                                                  "(values parsed as JSON, else as text). Repeatable.")] = None,
 ) -> None:
     """Reproduce a seed paper's experiment: runs (skipping complete ones), tables, figures, report.html."""
     from rich.console import Console
@@ -431,7 +434,8 @@ def reproduce(
         return
     if name is None:
         raise ConfigError("reproduce needs an experiment NAME, got none; see marlloc reproduce --list")
-    spec = specs.get(name, quick)
+    overrides = _parse_sets(env, "--env")
+    spec = specs.get(name, quick, overrides)
     runs = spec.runs(seeds)
     con.print(f"{name}{' (quick)' if quick else ''}: {len({r.id for r in runs})} runs × {seeds} seed(s), "
               f"backend {backend}")
@@ -443,7 +447,7 @@ def reproduce(
         if event != "start":
             con.print(f"  [{count['n']}/{len({r.id for r in runs})}] {event}: {run.id}" + (f" — {detail}" if detail else ""))
 
-    res = run_reproduce(name, quick, seeds, out, backend, workers, progress)
+    res = run_reproduce(name, quick, seeds, out, backend, workers, progress, overrides)
     for _, md, _ in res["tables"]:
         if md.stem.startswith(name) and not md.stem.endswith("-cost"):
             con.print(md.read_text(), markup=False, highlight=False)

@@ -126,6 +126,7 @@ class Evaluation:
     rows: list[dict] = field(default_factory=list)
     policies: dict[str, dict] = field(default_factory=dict)
     data_source: str | None = None
+    data_vintage: dict | None = None  # WDI code → World Bank "last updated" date (the economy's panel)
 
     def summary(self) -> dict:
         from marlloc import __version__
@@ -135,6 +136,8 @@ class Evaluation:
                "policies": self.policies}
         if self.data_source is not None:
             out["data_source"] = self.data_source
+        if self.data_vintage:
+            out["data_vintage"] = self.data_vintage
         return out
 
 
@@ -318,7 +321,7 @@ def evaluate_economy(policies: str | list[str], config: dict | None = None, epis
         if name.partition(":")[0] in ("eqmarl", "sarl") and ":" in name:
             ev.policies[label[name]]["training"] = _training_record(name)
     _trained_br(ev, env, names, label, br_iterations, lambda name: joint_policy(env, name, seeds[0]))
-    ev.data_source = env.panel.source
+    ev.data_source, ev.data_vintage = env.panel.source, dict(env.panel.vintage)
     return ev
 
 

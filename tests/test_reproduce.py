@@ -73,6 +73,25 @@ def test_run_ids_follow_the_definition_and_runs_are_shared():
     assert ev.needs == (ev.train,) and ev.train in {r.id for r in a}
 
 
+@pytest.mark.parametrize("name", ["edge-robustness", "edge-scale-beyond", "econ-ablation"])
+def test_env_overrides_reach_every_run_change_its_id_and_survive_the_manifest(name):
+    key, value = ("arrival_prob", 0.3) if name.startswith("edge") else ("episode_steps", 7)
+    plain, over = specs.get(name, quick=True), specs.get(name, quick=True, env={key: value})
+    assert all(r.env[key] == value for r in over.runs(2))
+    assert not {r.id for r in over.runs(2)} & {r.id for r in plain.runs(2)}  # other data is never "complete"
+    entry = {"spec": json.loads(json.dumps(dataclasses.asdict(over), default=list))}
+    assert [r.id for r in specs.from_entry(name, entry).runs(2)] == [r.id for r in over.runs(2)]
+
+
+def test_bad_env_overrides_fail_before_anything_runs():
+    with pytest.raises(ConfigError, match="unknown economy_v0 field 'wdix'"):
+        specs.get("econ-comparison", env={"wdix": "a.csv"})
+    with pytest.raises(ConfigError, match="wdi must be a tidy CSV"):
+        specs.get("econ-comparison", env={"wdi": "/no/such/file.csv"})
+    with pytest.raises(ConfigError, match="unknown edge_market_v0 field"):
+        specs.get("edge-table1", env={"n_user": 5})
+
+
 @pytest.mark.parametrize("name", list(specs.SPECS))
 def test_every_spec_and_its_quick_variant_validate(name):
     full, quick = specs.get(name), specs.get(name, quick=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from matplotlib.image import imread
@@ -45,8 +46,19 @@ def test_rerun_skips_every_complete_run_and_report_rebuilds(tmp_path, capsys):
     assert (out / "report.html").is_file()
 
 
+def test_real_world_bank_panel_is_recorded_in_the_report(tmp_path, shared_data, capsys):
+    wb = shared_data / "worldbank"
+    args = ["reproduce", "econ-summary", "--quick", "--seeds", "1", "--out", str(tmp_path),
+            "--env", f"wdi={wb / 'wdi_snapshot.csv'}", "--env", f"wdi_countries_csv={wb / 'wdi_countries.csv'}"]
+    assert main(args) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert f"economy: tidy:{wb / 'wdi_snapshot.csv'}" in html and ", vintage " in html and "unknown (tidy CSV, sha256 " in html
+    assert json.loads((tmp_path / "experiment.json").read_text())["experiments"]["econ-summary"]["spec"][
+        "env_extra"]["wdi"] == str(wb / "wdi_snapshot.csv")
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    for args in (["reproduce", "edge-table9"], ["reproduce"], ["reproduce", "edge-table1", "--seeds", "0"],
+    for args in (["reproduce", "econ-summary", "--quick", "--env", "wdix=1"], ["reproduce", "econ-summary", "--env", "x"],["reproduce", "edge-table9"], ["reproduce"], ["reproduce", "edge-table1", "--seeds", "0"],
                  ["reproduce", "edge-table1", "--backend", "ray"], ["report", str(tmp_path)]):
         assert main(args) == 2, args
         err = capsys.readouterr().err

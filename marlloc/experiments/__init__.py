@@ -40,12 +40,15 @@ def _manifest(out: Path) -> dict:
 
 
 def reproduce(name: str, quick: bool = False, seeds: int = 5, out: str | Path | None = None, backend: str = "local",
-              workers: int | None = None, progress=None) -> dict:
+              workers: int | None = None, progress=None, env: dict | None = None) -> dict:
     """Run experiment ``name`` into ``out`` (skipping complete runs) and write its report.
+
+    ``env`` holds environment overrides for every run (see :func:`specs.get`); they are part of
+    the runs' ids, so runs on other data never count as complete ones.
 
     Returns ``{"outcome": runner.Outcome, "tables": [...], "figures": [...], "report": Path}``.
     """
-    spec = specs.get(name, quick)
+    spec = specs.get(name, quick, env)
     runs = spec.runs(seeds)
     runner.check_backend(backend, workers)  # every argument is checked before anything is written
     out = Path(out or f"runs/reproduce-{name}{'-quick' if quick else ''}")

@@ -155,7 +155,9 @@ def data_sources(records: list[dict]) -> list[str]:
         if r["scenario"] == "economy":
             src = summary.get("data_source") or ("WDI file " + str(config["wdi"]) if config.get("wdi") else "unknown")
             years = config.get("years")
-            out.append(f"economy: {src}" + (f", years {years[0]}–{years[1]}" if years else ""))
+            vintage = sorted(set((summary.get("data_vintage") or {}).values()))
+            out.append(f"economy: {src}" + (f", years {years[0]}–{years[1]}" if years else "")
+                       + (f", vintage {'; '.join(vintage)}" if vintage else ""))
         else:
             files = [f"{k} = {config[k]}" for k in EDGE_FILES if config.get(k)]
             out.append("edge: " + ("; ".join(files) if files else "embedded default scenario"))

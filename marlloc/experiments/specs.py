@@ -148,6 +148,9 @@ class EdgeTable1:
     """Rounds between stage-game NashConv / ε searches in evaluation (0 = off)."""
     eval_every_rounds: int = 100
     """Training: evaluate every this many rounds (the convergence curve)."""
+    env_extra: dict = field(default_factory=dict)
+    """Further edge-market overrides for every run (e.g. {"sites_csv": "…/site-optus-melbCBD.csv"});
+    default: the embedded scenario."""
 
     name = "edge-table1"
     paper = "000"
@@ -157,7 +160,7 @@ class EdgeTable1:
         _check_common(self)
 
     def env(self) -> dict:
-        return {"n_users": self.users, "episode_rounds": self.episode_rounds}
+        return {"n_users": self.users, "episode_rounds": self.episode_rounds, **self.env_extra}
 
     def runs(self, seeds: int) -> list[Run]:
         return _train_and_eval(self.methods, seeds, self.env(), self.train_rounds, self.episodes, self.nash_every,
@@ -198,6 +201,9 @@ class EdgeScalability:
     """Stage-game NashConv search period in evaluation (0 = off: it costs most at large scales)."""
     eval_every_rounds: int = 100
     """Training: evaluate every this many rounds."""
+    env_extra: dict = field(default_factory=dict)
+    """Further edge-market overrides for every run (e.g. {"sites_csv": "…/site-optus-melbCBD.csv"});
+    default: the embedded scenario."""
 
     name = "edge-scalability"
     paper = "000"
@@ -210,7 +216,8 @@ class EdgeScalability:
 
     def runs(self, seeds: int) -> list[Run]:
         return [r for u in self.users for r in _train_and_eval(
-            self.methods, seeds, {"n_users": u, "episode_rounds": self.episode_rounds}, self.train_rounds,
+            self.methods, seeds, {"n_users": u, "episode_rounds": self.episode_rounds, **self.env_extra},
+            self.train_rounds,
             self.episodes, self.nash_every, True, {"users": u}, self.eval_every_rounds)]
 
     def quick(self) -> EdgeScalability:
@@ -243,6 +250,9 @@ class EdgeScaleBeyond:
     """Stage-game NashConv search period (0 = off)."""
     eval_every_rounds: int = 500
     """Training: evaluate every this many rounds."""
+    env_extra: dict = field(default_factory=dict)
+    """Further edge-market overrides for every run (e.g. {"sites_csv": "…/site-optus-melbCBD.csv"});
+    default: the embedded scenario."""
 
     name = "edge-scale-beyond"
     paper = "000"
@@ -259,12 +269,13 @@ class EdgeScaleBeyond:
                 train = None
                 if m.algo:
                     train = Run("train", "edge", name, s, {"n_users": self.train_users,
-                                                           "episode_rounds": self.episode_rounds},
+                                                           "episode_rounds": self.episode_rounds, **self.env_extra},
                                 steps=self.train_rounds, hp=m.hp, eval_every=self.eval_every_rounds,
                                 episodes=self.episodes, group={"users": self.train_users})
                     runs.append(train)
                 for u in self.users:
-                    runs.append(Run("evaluate", "edge", name, s, {"n_users": u, "episode_rounds": self.episode_rounds},
+                    runs.append(Run("evaluate", "edge", name, s,
+                                    {"n_users": u, "episode_rounds": self.episode_rounds, **self.env_extra},
                                     train=train.id if train else None, episodes=self.episodes,
                                     nash_every=self.nash_every, bound=False, group={"users": u}))
         return runs
@@ -304,6 +315,9 @@ class EdgeRobustness:
     """Methods compared; the first is the proposed one."""
     eval_every_rounds: int = 100
     """Training: evaluate every this many rounds."""
+    env_extra: dict = field(default_factory=dict)
+    """Further edge-market overrides for every run (e.g. {"sites_csv": "…/site-optus-melbCBD.csv"});
+    default: the embedded scenario."""
 
     name = "edge-robustness"
     paper = "000"
@@ -324,7 +338,8 @@ class EdgeRobustness:
 
     def runs(self, seeds: int) -> list[Run]:
         # trained on the default episode length, without events; evaluated on the long episode with them
-        return _train_and_eval(self.methods, seeds, {"n_users": self.users, "episode_rounds": self.train_episode_rounds},
+        env = {"n_users": self.users, "episode_rounds": self.train_episode_rounds, **self.env_extra}
+        return _train_and_eval(self.methods, seeds, env,
                                self.train_rounds, self.episodes, 0,
                                False, {"users": self.users}, self.eval_every_rounds,
                                eval_env={"episode_rounds": self.rounds, "events": self.events()}, timeline=True)
@@ -478,11 +493,31 @@ def from_entry(name: str, entry: dict):
     return SPECS[name](**fields)
 
 
-def get(name: str, quick: bool = False):
-    """The spec called ``name`` (its quick variant when ``quick``)."""
+def get(name: str, quick: bool = False, env: dict | None = None):
+    """The spec called ``name`` (its quick variant when ``quick``), with ``env`` added to its
+    ``env_extra``: environment overrides for every run (e.g. the World Bank panel for the economy).
+
+    The overrides are checked against the scenario's config here, before anything runs, so a
+    typo fails once instead of in every run.
+    """
     check(name in SPECS, "experiment", f"be one of {', '.join(SPECS)}", name, "see marlloc reproduce --list")
     spec = SPECS[name]()
-    return spec.quick() if quick else spec
+    spec = spec.quick() if quick else spec
+    if env:
+        spec = dataclasses.replace(spec, env_extra={**spec.env_extra, **env})
+        _check_env(spec)
+    return spec
+
+
+def _check_env(spec) -> None:
+    from marlloc.envs.economy.economy import Economy
+    from marlloc.envs.edge.config import EdgeMarketConfig
+
+    for env in {json.dumps(r.env, sort_keys=True): r.env for r in spec.runs(1)}.values():
+        if spec.scenario == "edge":
+            EdgeMarketConfig.from_dict(env)
+        else:  # building the economy loads its panel: a data file missing an indicator fails here
+            Economy(**env)
 
 
 # The seeds' reported numbers (experiments.md). They come from the papers' own simulators and are
