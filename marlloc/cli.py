@@ -187,7 +187,8 @@ def train(
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder exactly where its last "
                                                 "checkpoint left it.")] = None,
     critic: Annotated[str, typer.Option(help="pooled (N-independent), full (N ≤ 10) or local (IDDPG).")] = "pooled",
-    eval_every: Annotated[int, typer.Option(help="Evaluate the greedy actors every this many rounds.")] = 100,
+    eval_every: Annotated[int, typer.Option(help="Evaluate the greedy actors every this many rounds (economy: "
+                                            "steps; 0 = never there).")] = 100,
     eval_episodes: Annotated[int, typer.Option(help="Episodes per periodic evaluation.")] = 2,
     final_episodes: Annotated[int, typer.Option(help="Episodes of the final evaluation (summary.json).")] = 5,
     checkpoint_every: Annotated[int, typer.Option(help="Checkpoint every this many rounds.")] = 500,
@@ -207,7 +208,7 @@ def train(
                        and json.loads((resume / "config.json").read_text()).get("algo") in ECONOMY_ALGOS)
     if scenario == "economy" or resumes_economy:
         _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, set_, checkpoint_every,
-                       final_episodes)
+                       final_episodes, eval_every)
         return
     if algo not in ALGOS:
         raise ConfigError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
@@ -253,7 +254,7 @@ def train(
 
 
 def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, set_, checkpoint_every,
-                   final_episodes) -> None:
+                   final_episodes, eval_every) -> None:
     """``marlloc train --scenario economy``: eqmarl or sarl into a run folder (same conventions as MADDPG)."""
     from marlloc.algos import ECONOMY_ALGOS
     from marlloc.algos.eqmarl import train as train_eqmarl
@@ -271,6 +272,7 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
         steps = steps if steps is not None else run["steps"]
         opts = run["run"]
         final_episodes, checkpoint_every = opts["eval_episodes"], opts["checkpoint_every"]
+        eval_every = opts.get("eval_rollout_every", 0)  # runs from before the periodic evaluation had none
     else:
         if algo not in ECONOMY_ALGOS:
             raise ConfigError(f"--algo must be one of {', '.join(ECONOMY_ALGOS)} for the economy, got {algo!r}")
@@ -292,7 +294,7 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
     with _progress(f"{algo} on economy", steps, note) as progress:
         summary = train_eqmarl(algo_cfg, "economy_v0", env_cfg, steps, seed, out, algo=algo,
                                eval_episodes=final_episodes, checkpoint_every=checkpoint_every,
-                               resume=resume is not None, progress=progress)
+                               eval_rollout_every=eval_every, resume=resume is not None, progress=progress)
     conv = summary["convergence"]
     when = "not converged (censored)" if conv["censored"] else f"converged at step {conv['step']} ({conv['wall_s']:.0f} s)"
     typer.echo(f"{algo}: utility {summary['eval']['economy/utility']:.3f}, Gini {summary['eval']['economy/gini']:.3f}, "

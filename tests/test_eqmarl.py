@@ -144,6 +144,18 @@ def test_same_seed_same_metrics(tmp_path):
     assert rows(tmp_path / "a/metrics.csv", wall) == rows(tmp_path / "b/metrics.csv", wall)
 
 
+def test_periodic_evaluation_logs_the_curve_without_changing_training(tmp_path):
+    a = train(EqmarlConfig(**FAST), "economy_v0", TINY, 20, 3, tmp_path / "a", eval_episodes=2, eval_rollout_every=10)
+    train(EqmarlConfig(**FAST), "economy_v0", TINY, 20, 3, tmp_path / "b", eval_episodes=2, eval_rollout_every=0)
+    got = rows(tmp_path / "a/metrics.csv")
+    assert [int(r["step"]) for r in got if r.get("eval/economy/utility")] == [10, 20]
+    # the last point is the final evaluation: same policies, same episodes
+    assert float(got[-1]["eval/economy/gini"]) == pytest.approx(a["eval"]["economy/gini"], rel=1e-6)
+    strip = lambda path: [{k: v for k, v in r.items() if not k.startswith("eval/") and k != "charts/wall_s"}  # noqa: E731
+                          for r in rows(path)]
+    assert strip(tmp_path / "a/metrics.csv") == strip(tmp_path / "b/metrics.csv")
+
+
 CHILD = """
 import sys
 from marlloc.algos.eqmarl import EqmarlConfig, train

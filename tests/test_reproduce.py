@@ -148,3 +148,15 @@ def test_process_backend_gives_the_same_numbers_as_local(tmp_path):
         a = json.loads((tmp_path / "local" / "runs" / r.id / "run.json").read_text())["metrics"]
         b = json.loads((tmp_path / "proc" / "runs" / r.id / "run.json").read_text())["metrics"]
         assert a == b
+
+
+def test_learning_curves_align_seeds_on_the_step(tmp_path):
+    recs = []
+    for seed, points in enumerate(({20: 1.0, 40: 2.0, 60: 3.0}, {40: 5.0, 60: 7.0, 80: 9.0})):
+        folder = tmp_path / str(seed)
+        folder.mkdir()
+        lines = ["step,eval/economy/utility"] + [f"{s},{v}" for s, v in points.items()] + ["90,"]  # a row without it
+        (folder / "metrics.csv").write_text("\n".join(lines) + "\n")
+        recs.append({"dir": str(folder), "kind": "train", "method": "eqmarl"})
+    cur = tables.learning_curves(recs, "eval/economy/utility")["eqmarl"]
+    assert cur == {"x": [40, 60], "values": [[2.0, 3.0], [5.0, 7.0]]}

@@ -359,7 +359,8 @@ class Eqmarl:
         for r, grid in self.grids.items():
             obs = step.obs[r]
             comps = {}
-            uniform = torch.rand(obs.shape[:2], generator=g, device=self.device) < eps
+            # only exploring draws: greedy evaluation mid-training must not move the learner's RNG
+            uniform = torch.rand(obs.shape[:2], generator=g, device=self.device) < eps if explore else None
             for name, p, k in zip(grid.components, self.probs(r, obs), grid.sizes, strict=True):
                 if greedy:
                     a = p.argmax(-1)
@@ -591,17 +592,25 @@ COLUMNS = ["step", "charts/episode", "charts/wall_s", "charts/eps", "charts/delt
 
 def train(cfg: EqmarlConfig, env_id: str, env_config: dict, steps: int, seed: int, out: str | Path, *,
           algo: str = "eqmarl", eval_episodes: int = 4, eval_seed: int = 10_000, checkpoint_every: int = 1_000,
-          resume: bool = False, progress=None) -> dict:
+          eval_rollout_every: int = 100, resume: bool = False, progress=None) -> dict:
     """Train on ``env_id`` for ``steps`` environment steps into the run folder ``out``.
 
     Writes ``config.json``, ``metrics.csv`` (rewritten atomically with every checkpoint),
     ``checkpoints/last.pt`` (networks, optimisers, replay, environment state, RNG, counters) and at
     the end ``summary.json``: the greedy policies' evaluation on ``eval_seed`` plus the convergence
     step and seconds (Δπ rule) and the last Q-game NashConv. ``resume=True`` continues exactly.
+
+    Every ``eval_rollout_every`` steps (0 = never) the greedy policies also play the same
+    ``eval_episodes`` episodes from ``eval_seed`` and metrics.csv gets their means as ``eval/*``
+    columns (utility, Gini, rewards per role): the learning curve of seed 004 Figs. 5–6, measured
+    on fixed states instead of the noisy exploring reward. It runs on its own environment and
+    under a forked RNG, so it does not change the training trajectory.
     """
     out = Path(out)
     ck_dir, last = out / "checkpoints", out / "checkpoints" / "last.pt"
     check(isinstance(steps, int) and steps >= 1, "steps", "be an integer ≥ 1", steps, "try steps=5000")
+    check(isinstance(eval_rollout_every, int) and eval_rollout_every >= 0, "eval_rollout_every", "be an integer ≥ 0",
+          eval_rollout_every, "try 100 (0 = off)")
     env, eval_env = make(env_id, **env_config), make(env_id, **env_config)
     learner = Eqmarl(env, cfg, seed)
     learner.total_steps = steps
@@ -624,7 +633,8 @@ def train(cfg: EqmarlConfig, env_id: str, env_config: dict, steps: int, seed: in
         (out / "config.json").write_text(json.dumps({
             "algo": algo, "env_id": env_id, "seed": seed, "steps": steps, "algo_config": to_dict(cfg),
             "env_config": to_dict(env.config), "run": {"eval_episodes": eval_episodes, "eval_seed": eval_seed,
-                                                        "checkpoint_every": checkpoint_every}}, indent=2) + "\n")
+                                                        "checkpoint_every": checkpoint_every,
+                                                        "eval_rollout_every": eval_rollout_every}}, indent=2) + "\n")
         step = env.reset(n_envs=cfg.n_envs, seed=episode_seed(seed, 0))
         t, episode, wall0 = 0, 0, 0.0
     t0 = time.perf_counter() - wall0
@@ -670,6 +680,10 @@ def train(cfg: EqmarlConfig, env_id: str, env_config: dict, steps: int, seed: in
                 conv["streak"] = conv["streak"] + 1 if dpi < cfg.converge_eps else 0
                 if conv["streak"] >= cfg.converge_window and conv["step"] is None:
                     conv["step"], conv["wall_s"] = t, time.perf_counter() - t0
+        if eval_rollout_every and t % eval_rollout_every == 0:
+            with torch.random.fork_rng(devices=[]):
+                row.update({f"eval/{k}": v for k, v in rollout(eval_env, GreedyPolicy(learner), eval_episodes,
+                                                               eval_seed).items()})
         row["charts/wall_s"] = time.perf_counter() - t0
         rows.append(row)
         if progress is not None:

@@ -323,21 +323,25 @@ def robustness(spec, records) -> Table:
 
 
 def learning_curves(records: list[dict], column: str) -> dict[str, dict]:
-    """method → {"x": rounds/steps, "values": [seeds, points]} from the train runs' metrics.csv."""
-    out: dict[str, dict] = {}
+    """method → {"x": rounds/steps, "values": [seeds, points]} from the train runs' metrics.csv.
+
+    Seeds are aligned on the round/step, keeping the points every seed logged (a seed whose
+    run logged an evaluation fewer, or more, does not shift the others)."""
+    per: dict[str, list[dict[int, float]]] = {}
     for r in records:
         path = Path(r["dir"]) / "metrics.csv"
         if r["kind"] != "train" or not path.is_file():
             continue
         with open(path, newline="") as f:
             rows = [row for row in csv.DictReader(f) if row.get(column)]
-        if not rows:
-            continue
-        xkey = "round" if "round" in rows[0] else "step"
-        cur = out.setdefault(r["method"], {"x": [int(float(row[xkey])) for row in rows], "values": []})
-        n = min(len(cur["x"]), len(rows))
-        cur["x"], cur["values"] = cur["x"][:n], [v[:n] for v in cur["values"]] + [[float(row[column])
-                                                                                     for row in rows[:n]]]
+        if rows:
+            xkey = "round" if "round" in rows[0] else "step"
+            per.setdefault(r["method"], []).append({int(float(row[xkey])): float(row[column]) for row in rows})
+    out = {}
+    for name, seeds in per.items():
+        x = sorted(set.intersection(*(set(s) for s in seeds)))
+        if x:
+            out[name] = {"x": x, "values": [[s[i] for i in x] for s in seeds]}
     return out
 
 
