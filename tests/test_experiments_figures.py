@@ -41,10 +41,10 @@ SPECS = {
     "econ-pareto": _tiny("econ-pareto", **ECON),  # shares eqmarl and lp with econ-comparison
     "econ-grid": _tiny("econ-grid", train_steps=4, eval_every_steps=2),
 }
-# figure suffix → (height, width) in pixels
+# figure suffix → (height, width) in pixels; training: eqmarl's greedy-evaluation utility and Gini, and NashConv
 SHAPES = {
     "curves": (H, 3 * W), "timeline": (1.25 * H, 2 * W), "scaling": (H, W), "eval-time": (H, W),
-    "bars": (1.2 * H, 2 * W), "training": (H, 2 * W), "delta-pi": (H, W), "q-heatmap": (H, 1.4 * W),
+    "bars": (1.2 * H, 2 * W), "training": (H, 3 * W), "delta-pi": (H, W), "q-heatmap": (H, 1.4 * W),
     "pareto": (H, 1.3 * W),
 }
 
