@@ -407,6 +407,35 @@ def data_inspect(
     con.print(table)
 
 
+BackendOpt = Annotated[str, typer.Option(help="local (one run at a time, in this process), process (--workers runs "
+                                         "at a time, one process each) or ray (each run a Ray task; pip install "
+                                         "'marlloc[ray]').")]
+WorkersOpt = Annotated[int | None, typer.Option(help="Runs at a time with --backend process (default: the number "
+                                                "of cores).")]
+AddressOpt = Annotated[str | None, typer.Option(help="ray: join this cluster (auto, or HOST:PORT of ray start "
+                                                "--head); default: start a local Ray instance.")]
+NumCpusOpt = Annotated[int | None, typer.Option(help="ray: CPUs of the local Ray instance (default: every core).")]
+RetriesOpt = Annotated[int, typer.Option(help="ray: retries of a run whose worker died.")]
+CpusPerRunOpt = Annotated[float, typer.Option(help="ray: CPUs each run declares (and its torch threads).")]
+MemPerRunOpt = Annotated[float, typer.Option(help="ray: memory each run declares, GB.")]
+GpusPerRunOpt = Annotated[float, typer.Option(help="ray: GPUs each run declares; > 0 trains on cuda.")]
+ShipOpt = Annotated[bool, typer.Option(help="ray: ship run folders through Ray's object store (no shared "
+                                       "filesystem between nodes).")]
+EnvOpt = Annotated[list[str] | None, typer.Option("--env", help="Environment override for every run, e.g. "
+                                                  "--env wdi=../shared/data/worldbank/wdi_snapshot.csv "
+                                                  "(values parsed as JSON, else as text). Repeatable.")]
+
+
+def _ray_options(backend, address, num_cpus, retries, cpus_per_run, memory_gb_per_run, gpus_per_run, ship):
+    from marlloc.experiments.ray_backend import RayOptions
+
+    given = address is not None or num_cpus is not None or ship
+    if given and backend != "ray":
+        raise ConfigError(f"--address, --num-cpus and --ship must come with --backend ray, got --backend {backend}; "
+                          "add --backend ray")
+    return RayOptions(address, num_cpus, cpus_per_run, memory_gb_per_run, gpus_per_run, retries, ship)
+
+
 @app.command()
 def reproduce(
     name: Annotated[str | None, typer.Argument(help="Experiment to reproduce (see --list).")] = None,
@@ -414,21 +443,21 @@ def reproduce(
     seeds: Annotated[int, typer.Option(help="Seeds per method (training and evaluation).")] = 5,
     out: Annotated[Path | None, typer.Option(help="Folder for runs, tables, figures and report.html "
                                              "(default runs/reproduce-NAME[-quick]).")] = None,
-    backend: Annotated[str, typer.Option(help="local (one run at a time, in this process) or process "
-                                         "(--workers runs at a time, one process each).")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Runs at a time with --backend process (default: "
-                                                "the number of cores).")] = None,
+    backend: BackendOpt = "local",
+    workers: WorkersOpt = None,
     list_: Annotated[bool, typer.Option("--list", help="List every experiment with its run count and its "
                                         "estimated full-size wall time on this machine.")] = False,
-    env: Annotated[list[str] | None, typer.Option("--env", help="Environment override for every run, e.g. "
-                                                  "--env wdi=../shared/data/worldbank/wdi_snapshot.csv "
-                                                  "(values parsed as JSON, else as text). Repeatable.")] = None,
+    env: EnvOpt = None,
+    address: AddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    retries: RetriesOpt = 3,
+    cpus_per_run: CpusPerRunOpt = 1.0,
+    memory_gb_per_run: MemPerRunOpt = 1.0,
+    gpus_per_run: GpusPerRunOpt = 0.0,
+    ship: ShipOpt = False,
 ) -> None:
     """Reproduce a seed paper's experiment: runs (skipping complete ones), tables, figures, report.html."""
     from rich.console import Console
-
-    from marlloc.experiments import reproduce as run_reproduce
-    from marlloc.experiments import specs
 
     con = Console(width=max(Console().width, 120))
     if list_:
@@ -436,26 +465,95 @@ def reproduce(
         return
     if name is None:
         raise ConfigError("reproduce needs an experiment NAME, got none; see marlloc reproduce --list")
-    overrides = _parse_sets(env, "--env")
-    spec = specs.get(name, quick, overrides)
-    runs = spec.runs(seeds)
-    con.print(f"{name}{' (quick)' if quick else ''}: {len({r.id for r in runs})} runs × {seeds} seed(s), "
-              f"backend {backend}")
-    count = {"n": 0}
+    ray = _ray_options(backend, address, num_cpus, retries, cpus_per_run, memory_gb_per_run, gpus_per_run, ship)
+    _experiment(con, name, quick, seeds, out, backend, workers, _parse_sets(env, "--env"), {}, ray)
 
-    def progress(event, run, detail):
-        if event in ("done", "skip", "fail", "blocked"):
-            count["n"] += 1
-        if event != "start":
-            con.print(f"  [{count['n']}/{len({r.id for r in runs})}] {event}: {run.id}" + (f" — {detail}" if detail else ""))
 
-    res = run_reproduce(name, quick, seeds, out, backend, workers, progress, overrides)
+@app.command()
+def sweep(
+    spec: Annotated[str, typer.Argument(help="A sweep file (YAML: experiment, spec fields, seeds; see "
+                                        "docs/distributed.md) or an experiment name (see reproduce --list).")],
+    quick: Annotated[bool, typer.Option(help="Start from the experiment's --quick variant.")] = False,
+    seeds: Annotated[int | None, typer.Option(help="Seeds per configuration (default: the file's, else 5).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: the file's out, else "
+                                             "runs/sweep-NAME).")] = None,
+    backend: BackendOpt = "ray",
+    workers: WorkersOpt = None,
+    env: EnvOpt = None,
+    address: AddressOpt = None,
+    num_cpus: NumCpusOpt = None,
+    retries: RetriesOpt = 3,
+    cpus_per_run: CpusPerRunOpt = 1.0,
+    memory_gb_per_run: MemPerRunOpt = 1.0,
+    gpus_per_run: GpusPerRunOpt = 0.0,
+    ship: ShipOpt = False,
+) -> None:
+    """Run a sweep (seeds × scales × methods, or a hyper-parameter grid) on Ray by default; same folders,
+    tables and report as reproduce, with the best configuration per metric for a grid."""
+    from rich.console import Console
+
+    from marlloc.experiments import specs
+
+    con = Console(width=max(Console().width, 120))
+    if spec in specs.SPECS:
+        d = {"experiment": spec, "quick": quick, "seeds": 5, "out": f"runs/sweep-{spec}{'-quick' if quick else ''}",
+             "spec": {}, "env": {}}
+    else:
+        d = specs.load_sweep(spec)
+        d["quick"] = d["quick"] or quick
+    ray = _ray_options(backend, address, num_cpus, retries, cpus_per_run, memory_gb_per_run, gpus_per_run, ship)
+    _experiment(con, d["experiment"], d["quick"], seeds or d["seeds"], out or Path(d["out"]), backend, workers,
+                {**d["env"], **_parse_sets(env, "--env")}, d["spec"], ray)
+
+
+def _experiment(con, name, quick, seeds, out, backend, workers, env, fields, ray) -> None:
+    """Run an experiment with a progress bar over its runs, print its tables and the report's path."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from marlloc.experiments import reproduce as run_reproduce
+    from marlloc.experiments import specs
+
+    spec = specs.get(name, quick, env, fields)  # checked before the bar starts
+    n_runs = len({r.id for r in spec.runs(seeds)})
+    con.print(f"{name}{' (quick)' if quick else ''}: {n_runs} runs over {seeds} seed(s), backend {backend}")
+    live = {"done": 0, "running": 0, "failed": 0, "retried": 0, "skipped": 0}
+    with Progress(TextColumn("[bold]runs"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
+                  console=con, transient=False) as bar:
+        task = bar.add_task("runs", total=n_runs, note="")
+
+        def progress(event, run, detail):
+            if event == "skip":  # complete before: off the bar's total, so the ETA is about the work left
+                live["skipped"] += 1
+                bar.update(task, total=n_runs - live["skipped"])
+            elif event == "start":
+                live["running"] += 1
+            elif event == "retry":
+                live["retried"] += 1
+                bar.console.print(f"  retry: {run.id} (its worker died)", markup=False)
+            elif event in ("done", "fail"):
+                live["running"] -= 1
+                live["done" if event == "done" else "failed"] += 1
+                if detail:
+                    bar.console.print(f"  failed: {run.id}: {detail}", markup=False)
+            elif event == "blocked":
+                live["failed"] += 1
+            finished = live["done"] + live["failed"]
+            bar.update(task, completed=finished, note=" · ".join(f"{k} {v}" for k, v in live.items()))
+
+        try:
+            res = run_reproduce(name, quick, seeds, out, backend, workers, progress, env, ray, fields)
+        except KeyboardInterrupt:
+            bar.stop()
+            con.print(f"interrupted: {live['done']} runs finished now (and {live['skipped']} before) are complete "
+                      f"in {out or 'the output folder'}; run the same command again to do the rest")
+            raise typer.Exit(130) from None
     for _, md, _ in res["tables"]:
         if md.stem.startswith(name) and not md.stem.endswith("-cost"):
             con.print(md.read_text(), markup=False, highlight=False)
     o = res["outcome"]
     con.print(f"runs: {len(o.done)} done now, {len(o.skipped)} already complete, {len(o.failed)} failed, "
-              f"{len(o.blocked)} blocked")
+              f"{len(o.blocked)} blocked, {sum(o.retried.values())} retried")
     for rid, why in o.failed.items():
         con.print(f"  failed: {rid}: {why}", markup=False)
     con.print(f"report: {res['report']}")

@@ -58,8 +58,10 @@ def test_real_world_bank_panel_is_recorded_in_the_report(tmp_path, shared_data, 
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    for args in (["reproduce", "econ-summary", "--quick", "--env", "wdix=1"], ["reproduce", "econ-summary", "--env", "x"],["reproduce", "edge-table9"], ["reproduce"], ["reproduce", "edge-table1", "--seeds", "0"],
-                 ["reproduce", "edge-table1", "--backend", "ray"], ["report", str(tmp_path)]):
+    for args in (["reproduce", "econ-summary", "--quick", "--env", "wdix=1"], ["reproduce", "econ-summary", "--env", "x"],
+                 ["reproduce", "edge-table9"], ["reproduce"], ["reproduce", "edge-table1", "--seeds", "0"],
+                 ["reproduce", "edge-table1", "--backend", "slurm"], ["reproduce", "edge-table1", "--num-cpus", "2"],
+                 ["report", str(tmp_path)]):
         assert main(args) == 2, args
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1, err

@@ -16,16 +16,11 @@ the run folders alone, without running anything.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 from marlloc.core.errors import ConfigError
 from marlloc.experiments import runner, specs, tables
-
-
-def _spec_fields(spec) -> dict:
-    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
 
 
 def _manifest(out: Path) -> dict:
@@ -40,26 +35,32 @@ def _manifest(out: Path) -> dict:
 
 
 def reproduce(name: str, quick: bool = False, seeds: int = 5, out: str | Path | None = None, backend: str = "local",
-              workers: int | None = None, progress=None, env: dict | None = None) -> dict:
+              workers: int | None = None, progress=None, env: dict | None = None, ray=None,
+              fields: dict | None = None) -> dict:
     """Run experiment ``name`` into ``out`` (skipping complete runs) and write its report.
 
-    ``env`` holds environment overrides for every run (see :func:`specs.get`); they are part of
-    the runs' ids, so runs on other data never count as complete ones.
+    ``env`` holds environment overrides for every run and ``fields`` replaces fields of the spec
+    (see :func:`specs.get`); both are part of the runs' ids, so runs on other data or settings
+    never count as complete ones. ``ray``: the Ray backend's options (``RayOptions``).
 
     Returns ``{"outcome": runner.Outcome, "tables": [...], "figures": [...], "report": Path}``.
     """
-    spec = specs.get(name, quick, env)
+    spec = specs.get(name, quick, env, fields)
     runs = spec.runs(seeds)
     runner.check_backend(backend, workers)  # every argument is checked before anything is written
+    if backend == "ray":
+        from marlloc.experiments.ray_backend import require_ray
+
+        require_ray()
     out = Path(out or f"runs/reproduce-{name}{'-quick' if quick else ''}")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out must be a folder, got the file {str(out)!r}; pick another path")
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(out)
     manifest["experiments"][name] = {"quick": quick, "seeds": seeds, "paper": spec.paper,
-                                     "spec": json.loads(json.dumps(_spec_fields(spec), default=list))}
+                                     "spec": json.loads(json.dumps(specs._fields(spec), default=list))}
     tables.atomic_write(out / "experiment.json", json.dumps(manifest, indent=2) + "\n")
-    outcome = runner.run_all(runs, out, backend, workers, progress)
+    outcome = runner.run_all(runs, out, backend, workers, progress, ray)
     return {"outcome": outcome, **build_report(out)}
 
 

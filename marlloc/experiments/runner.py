@@ -9,13 +9,25 @@ an interrupted evaluation starts over.
 
 Backends:
 
-- ``local``: one run after another in this process (the default; what the tests use). Peak
-  memory is this process's peak so far, so it includes earlier runs: an upper bound.
-- ``process``: ``workers`` runs at a time, each in a fresh process (``spawn``, one run per
-  process, one torch thread each), so its peak memory is its own.
+- ``local``: one run after another in this process (the default; what the tests use).
+- ``process``: ``workers`` runs at a time in ``workers`` spawned processes (one torch thread
+  each), reused from run to run: a fresh process costs ~3 s of imports and first-call warm-up,
+  more than a quick run itself (``benchmarks/sweep_throughput.py``).
+- ``ray``: every run a Ray task, on a local Ray instance or a cluster
+  (:mod:`marlloc.experiments.ray_backend`): a run whose worker dies is retried.
+
+Peak memory (``run.json``'s ``peak_rss_mb``) is the run's own: the kernel's peak-RSS count is
+reset when a run starts (Linux ``/proc/self/clear_refs``), so a reused process does not carry
+an earlier run's peak. Where that is impossible, ``peak_rss_scope`` says "process" (an upper
+bound) instead of "run".
 
 Runs wait for the training runs they play (``Run.needs``). A failed run is reported and its
 dependants skipped; the others go on.
+
+Fault injection (for tests of the backends): with ``MARLLOC_CHAOS=<dir>`` in a worker's
+environment, a run whose id has an armed file ``<dir>/<id>.kill`` kills its own process with
+SIGKILL once, after its work and before its completion marker (the worst moment), and renames
+the file to ``<id>.killed``.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +45,7 @@ from pathlib import Path
 from marlloc.core.config import check
 from marlloc.experiments.specs import EVAL_SEED, Run, method
 
-BACKENDS = ("local", "process")
+BACKENDS = ("local", "process", "ray")
 
 
 @dataclass
@@ -43,6 +56,7 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)   # already complete before
     failed: dict[str, str] = field(default_factory=dict)  # run id → one-line reason
     blocked: list[str] = field(default_factory=list)   # not run: a run they need failed
+    retried: dict[str, int] = field(default_factory=dict)  # run id → retries after its worker died (ray)
 
 
 def hardware() -> dict:
@@ -62,8 +76,13 @@ def is_complete(runs_dir: Path, run: Run) -> bool:
     return (runs_dir / run.id / "run.json").is_file()
 
 
-def execute(run: Run, runs_dir: str | Path) -> dict:
-    """Do ``run`` (if not already complete) and publish its folder; returns its ``run.json``."""
+def execute(run: Run, runs_dir: str | Path, device: str = "cpu") -> dict:
+    """Do ``run`` (if not already complete) and publish its folder; returns its ``run.json``.
+
+    ``device`` is where a learner trains (evaluation runs on CPU); it is not part of the run's
+    identity: the same seed gives the same run on CPU, and a GPU run is one of its own kind only
+    in speed (and floating-point detail).
+    """
     from marlloc import __version__
 
     runs_dir = Path(runs_dir)
@@ -72,10 +91,13 @@ def execute(run: Run, runs_dir: str | Path) -> dict:
         return json.loads((final / "run.json").read_text())
     work = runs_dir / ".partial" / run.id
     work.mkdir(parents=True, exist_ok=True)
+    own_peak = _reset_peak_rss()
     t0 = time.perf_counter()
-    result = (_train if run.kind == "train" else _evaluate)(run, runs_dir, work)
+    result = _train(run, runs_dir, work, device) if run.kind == "train" else _evaluate(run, runs_dir, work)
+    _chaos(run)
     record = {**run.to_dict(), "status": "complete", "wall_s": time.perf_counter() - t0,
-              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hardware": hardware(),
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+              "peak_rss_scope": "run" if own_peak else "process", "hardware": hardware(),
               "marlloc_version": __version__, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **result}
     tmp = work / ".run.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, allow_nan=False, default=str) + "\n")
@@ -86,13 +108,33 @@ def execute(run: Run, runs_dir: str | Path) -> dict:
     return record
 
 
-def _train(run: Run, runs_dir: Path, work: Path) -> dict:
+def _reset_peak_rss() -> bool:
+    """Restart the kernel's peak-RSS count of this process (Linux ≥ 4.0); False where impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _chaos(run: Run) -> None:
+    armed = Path(os.environ.get("MARLLOC_CHAOS", "/nonexistent")) / f"{run.id}.kill"
+    try:
+        armed.rename(armed.with_suffix(".killed"))  # atomic: exactly one attempt takes the kill
+    except OSError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _train(run: Run, runs_dir: Path, work: Path, device: str = "cpu") -> dict:
     resume = (work / "checkpoints" / "last.pt").is_file()
     m = method(run.method)
+    hp = {**run.hp, **({"device": device} if device != "cpu" else {})}
     if run.scenario == "edge":
         from marlloc.algos.maddpg import MaddpgConfig, train
 
-        cfg = MaddpgConfig(**_tuples(run.hp))
+        cfg = MaddpgConfig(**_tuples(hp))
         train(cfg, run.env, run.steps, run.seed, work, eval_every_rounds=run.eval_every, eval_episodes=2,
               checkpoint_every_rounds=min(run.steps, 1_000), resume=resume, final_episodes=run.episodes)
         return {"train_wall_s": _train_wall(work)}
@@ -100,7 +142,7 @@ def _train(run: Run, runs_dir: Path, work: Path) -> dict:
     from marlloc.algos.eqmarl import train
 
     cfg_cls, fixed = ECONOMY_ALGOS[m.algo]
-    cfg = cfg_cls(**_tuples({"eval_every": run.eval_every, **run.hp, **fixed}))
+    cfg = cfg_cls(**_tuples({"eval_every": run.eval_every, **hp, **fixed}))
     # the greedy evaluation curve (figures) every 5 Δπ checks: at 20-step checks it costs ~5 % of eqmarl's training
     summary = train(cfg, "economy_v0", run.env, run.steps, run.seed, work, algo=m.algo, eval_episodes=run.episodes,
                     checkpoint_every=min(run.steps, 500), eval_rollout_every=5 * run.eval_every, resume=resume)
@@ -149,18 +191,47 @@ def _work(run: Run, runs_dir: str) -> dict:
 
 
 def check_backend(backend: str, workers: int | None) -> None:
-    check(backend in BACKENDS, "--backend", f"be one of {', '.join(BACKENDS)}", backend, "use local or process")
+    check(backend in BACKENDS, "--backend", f"be one of {', '.join(BACKENDS)}", backend,
+          "use local, process or ray")
     check(workers is None or (isinstance(workers, int) and workers >= 1), "--workers", "be an integer ≥ 1", workers,
           "try --workers 2")
 
 
+class _ProcessPool:
+    """``workers`` runs at a time in ``workers`` spawned processes."""
+
+    def __init__(self, runs_dir: Path, workers: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.runs_dir, self.slots = runs_dir, workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, run: Run):
+        return self.pool.submit(_work, run, str(self.runs_dir))
+
+    def wait(self, handles: list) -> list[tuple[object, BaseException | None]]:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        finished, _ = wait(handles, return_when=FIRST_COMPLETED)
+        return [(h, h.exception()) for h in finished]
+
+    def events(self) -> list[tuple[str, str]]:
+        return []  # a process starts its run when it is submitted; it is never retried
+
+    def close(self, interrupted: bool) -> None:
+        self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+
+
 def run_all(runs: list[Run], out: str | Path, backend: str = "local", workers: int | None = None,
-            progress=None) -> Outcome:
+            progress=None, ray=None) -> Outcome:
     """Do every run not yet complete in ``out/runs``, in dependency order.
 
-    ``progress(event, run, detail)`` is called with ``"skip"``, ``"start"``, ``"done"``, ``"fail"``
-    and ``"blocked"``. KeyboardInterrupt stops the work: complete runs stay, running ones are
-    left as ``.partial`` folders and pick up from their last checkpoint next time.
+    ``progress(event, run, detail)`` is called with ``"skip"``, ``"start"``, ``"done"``, ``"fail"``,
+    ``"blocked"`` and (ray) ``"retry"``. ``ray`` holds the Ray backend's options
+    (:class:`~marlloc.experiments.ray_backend.RayOptions`; default ones when None).
+    KeyboardInterrupt stops the work: complete runs stay, running ones are left as ``.partial``
+    folders (a training run picks up from its last checkpoint next time).
     """
     check_backend(backend, workers)
     workers = workers or os.cpu_count() or 1
@@ -204,6 +275,8 @@ def run_all(runs: list[Run], out: str | Path, backend: str = "local", workers: i
         if missing:
             finish(pending.pop(r.id), RuntimeError(f"needs run {missing[0]}, which is not complete nor planned"))
 
+    if not pending:  # nothing to do: no pool, no Ray start-up
+        return outcome
     if backend == "local":
         while pending:
             r = ready()[0]
@@ -219,26 +292,32 @@ def run_all(runs: list[Run], out: str | Path, backend: str = "local", workers: i
                 finish(r, None)
         return outcome
 
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    if backend == "ray":
+        from marlloc.experiments.ray_backend import RayOptions, RayPool
 
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1)
+        pool = RayPool(runs_dir, ray or RayOptions())
+    else:
+        pool = _ProcessPool(runs_dir, workers)
     running: dict = {}
+    by_id = {r.id: r for r in runs}
     try:
         while pending or running:
-            for r in ready()[: workers - len(running)]:
+            for r in ready()[: max(0, pool.slots - len(running))]:
                 del pending[r.id]
-                note("start", r, None)
-                running[pool.submit(_work, r, str(runs_dir))] = r
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                r = running.pop(fut)
-                finish(r, fut.exception())
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
+                if backend != "ray":  # Ray says when a worker really starts the run (events below)
+                    note("start", r, None)
+                running[pool.submit(r)] = r
+            finished = pool.wait(list(running))
+            for event, rid in pool.events():  # starts and retries seen up to the wait's end, so before any finish
+                if event == "retry":
+                    outcome.retried[rid] = outcome.retried.get(rid, 0) + 1
+                note(event, by_id[rid], None)
+            for handle, error in finished:
+                finish(running.pop(handle), error)
+    except BaseException:
+        pool.close(interrupted=True)
         raise
-    pool.shutdown()
+    pool.close(interrupted=False)
     return outcome
 
 

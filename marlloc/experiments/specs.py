@@ -23,7 +23,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from marlloc.core.config import check
+from marlloc.core.config import check, check_fields
 
 EVAL_SEED = 10_000  # + the run seed: evaluation episodes never meet a training episode's seed
 
@@ -487,26 +487,86 @@ SPECS: dict[str, type] = {cls.name: cls for cls in (
     EconPareto, EconGrid, EdgeScaleBeyond)}
 
 
+def _fields(spec) -> dict:
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+
+
 def from_entry(name: str, entry: dict):
     """The spec of an ``experiment.json`` entry (JSON turned tuples into lists; ``grid`` stays a dict of lists)."""
     fields = {k: tuple(v) if isinstance(v, list) and k != "grid" else v for k, v in entry["spec"].items()}
     return SPECS[name](**fields)
 
 
-def get(name: str, quick: bool = False, env: dict | None = None):
-    """The spec called ``name`` (its quick variant when ``quick``), with ``env`` added to its
-    ``env_extra``: environment overrides for every run (e.g. the World Bank panel for the economy).
+def get(name: str, quick: bool = False, env: dict | None = None, fields: dict | None = None):
+    """The spec called ``name`` (its quick variant when ``quick``), with ``fields`` replacing its
+    fields (a sweep file's ``spec:``) and ``env`` added to its ``env_extra``: environment overrides
+    for every run (e.g. the World Bank panel for the economy).
 
-    The overrides are checked against the scenario's config here, before anything runs, so a
-    typo fails once instead of in every run.
+    The overrides are checked here, before anything runs, so a typo fails once instead of in
+    every run.
     """
     check(name in SPECS, "experiment", f"be one of {', '.join(SPECS)}", name, "see marlloc reproduce --list")
     spec = SPECS[name]()
     spec = spec.quick() if quick else spec
+    if fields:
+        check_fields(SPECS[name], fields, f"{name} spec")
+        for k, v in fields.items():  # a list field given one value would be read letter by letter
+            default = getattr(spec, k)
+            want = (list, tuple) if isinstance(default, tuple) else dict if isinstance(default, dict) else None
+            check(want is None or isinstance(v, want), f"{name} spec field {k}",
+                  f"be a {'mapping' if want is dict else 'list'}", v, f"e.g. {k}: {json.dumps(default, default=list)}")
+        spec = from_entry(name, {"spec": {**json.loads(json.dumps(_fields(spec), default=list)), **fields}})
     if env:
         spec = dataclasses.replace(spec, env_extra={**spec.env_extra, **env})
         _check_env(spec)
     return spec
+
+
+SWEEP_KEYS = {
+    "experiment": "the experiment swept (see marlloc reproduce --list); required",
+    "quick": "start from its --quick variant (default false)",
+    "seeds": "seeds per configuration (default 5; --seeds overrides)",
+    "out": "output folder (default runs/sweep-<file name>; --out overrides)",
+    "spec": "the experiment's fields to replace, e.g. users: [50, 100] or grid: {lr: [0.001, 0.01]}",
+    "env": "environment overrides for every run, as --env",
+}
+
+
+def load_sweep(path) -> dict:
+    """A sweep file (YAML): one experiment, its fields replaced, over seeds (:data:`SWEEP_KEYS`).
+
+    Returns ``{"experiment", "quick", "seeds", "out", "spec", "env"}`` with defaults filled; the
+    spec itself is checked by :func:`get`.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from marlloc.core.errors import ConfigError
+
+    path = Path(path)
+    try:
+        d = yaml.safe_load(path.read_text())
+    except OSError:
+        raise ConfigError(f"SPEC must be an experiment name or a readable YAML file, got {str(path)!r}; "
+                          f"experiments: {', '.join(SPECS)}") from None
+    except yaml.YAMLError as e:
+        where = f" at line {e.problem_mark.line + 1}" if getattr(e, "problem_mark", None) else ""
+        raise ConfigError(f"{path} must be valid YAML, got a parse error{where}; fix the file") from None
+    check(isinstance(d, dict), str(path), "hold a mapping (experiment: NAME, spec: {...})", type(d).__name__,
+          "see docs/distributed.md")
+    unknown = sorted(set(d) - set(SWEEP_KEYS))
+    check(not unknown, f"{path} key", f"be one of {', '.join(SWEEP_KEYS)}", unknown[0] if unknown else None,
+          "remove or rename it")
+    check("experiment" in d, str(path), "name the experiment swept (experiment: NAME)", None,
+          "add e.g. experiment: econ-grid")
+    d = {"quick": False, "seeds": 5, "out": f"runs/sweep-{path.stem}", "spec": {}, "env": {}, **d}
+    check(isinstance(d["quick"], bool), f"{path} quick", "be true or false", d["quick"], "write quick: true")
+    check(isinstance(d["seeds"], int) and d["seeds"] >= 1, f"{path} seeds", "be an integer ≥ 1", d["seeds"],
+          "write seeds: 5")
+    for key in ("spec", "env"):
+        check(isinstance(d[key], dict), f"{path} {key}", "be a mapping", d[key], f"write {key}: {{field: value}}")
+    return d
 
 
 def _check_env(spec) -> None:
