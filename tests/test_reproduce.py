@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,23 @@ def test_learning_curves_align_seeds_on_the_step(tmp_path):
         recs.append({"dir": str(folder), "kind": "train", "method": "eqmarl"})
     cur = tables.learning_curves(recs, "eval/economy/utility")["eqmarl"]
     assert cur == {"x": [40, 60], "values": [[2.0, 3.0], [5.0, 7.0]]}
+
+
+def test_grid_best_picks_the_best_configuration_per_metric_in_its_direction():
+    spec = specs.get("econ-grid", quick=True)          # configs: 0 = lr 1e-3, 1 = lr 1e-2 (γ 0.99)
+    cells = {(tables._gkey({"config": 0}), "eqmarl"): {"utility": {0: 0.6, 1: 0.8}, "gini": {0: 0.30, 1: 0.34}},
+             (tables._gkey({"config": 1}), "eqmarl"): {"utility": {0: 0.5, 1: 0.5}, "gini": {0: 0.20, 1: 0.20}}}
+    best = {r["metric"]: r for r in tables.grid_best(spec, cells).raw}
+    assert set(best) == {"utility", "gini"}              # metrics no configuration reports are left out
+    assert best["utility"]["config"] == 0 and best["utility"]["lr"] == 1e-3 and best["utility"]["higher_is_better"]
+    assert best["utility"]["mean"] == pytest.approx(0.7) and best["utility"]["std"] == pytest.approx(0.1414, abs=1e-4)
+    assert best["gini"]["config"] == 1 and best["gini"]["lr"] == 1e-2 and not best["gini"]["higher_is_better"]
+    assert best["gini"]["seeds"] == 2 and best["gini"]["configurations"] == 2
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_sweep_file_validates(path, shared_data, monkeypatch):
+    monkeypatch.chdir(path.parents[1])                   # the files' data paths are from the repository root
+    d = specs.load_sweep(path)
+    spec = specs.get(d["experiment"], d["quick"], d["env"], d["spec"])
+    assert spec.runs(d["seeds"]) and d["out"].startswith("runs/sweep-")

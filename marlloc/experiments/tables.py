@@ -242,8 +242,8 @@ def cost(spec, cells) -> Table:
         t.raw.append({**gd, "method": name, "train_s_mean": tr[0]["mean"], "train_s_std": tr[0]["std"],
                       "eval_s_mean": ev[0]["mean"], "eval_s_std": ev[0]["std"], "peak_rss_mb_eval": mem,
                       "peak_rss_mb_train": tmem, "seeds": ev[0]["n"]})
-    t.notes.append("peak memory: the process's peak resident set; with the local backend runs share a process, so "
-                   "it is an upper bound that includes earlier runs (the process backend gives each run its own)")
+    t.notes.append("peak memory: the run's own peak resident set (the count is reset when a run starts; where the "
+                   "platform cannot, run.json's peak_rss_scope says 'process': an upper bound including earlier runs)")
     return t
 
 
@@ -415,10 +415,33 @@ def grid(spec, records, cells) -> Table:
                        _fmt(cs["mean"], 0), str(u["n"])])
         t.raw.append({"rank": rank, **configs[i], "utility_mean": u["mean"], "utility_std": u["std"],
                       "gini_mean": gi["mean"], "convergence_step_mean": cs["mean"], "seeds": u["n"]})
-    if ranked:
-        best_gini = min(ranked, key=lambda z: aggregate(list(z[2].get("gini", {0: math.inf}).values()))["mean"])
-        t.notes.append(f"best utility: configuration {ranked[0][1]} ({configs[ranked[0][1]]}); lowest Gini: "
-                       f"configuration {best_gini[1]} ({configs[best_gini[1]]})")
+    t.notes.append(f"the best configuration per metric: {spec.name}-grid-best")
+    t.notes.append(f"{PAPER_COL}: {PAPER.get(spec.name, {}).get('claim', '—')}")
+    return t
+
+
+# what "best" means per metric of a grid: higher (+1) or lower (-1) is better
+GRID_BEST = {"utility": 1, "welfare_per_country": 1, "gini": -1, "nash_conv": -1, "converged": 1,
+             "convergence_step": -1, "policy_stability": -1, "train_wall_s": -1}
+
+
+def grid_best(spec, cells) -> Table:
+    """The best configuration per metric (seed 004 §3.3 selects one; which depends on the metric)."""
+    configs = spec.configs()
+    t = Table("grid-best", f"{spec.name}: best configuration per metric (mean over seeds)",
+              ["metric", "best is", "configuration", "ours: mean ± std", "seeds", "configurations compared"])
+    by_config = {dict(g).get("config"): c for (g, _name), c in cells.items() if dict(g).get("config") is not None}
+    for metric, sign in GRID_BEST.items():
+        scored = [(aggregate(list(c[metric].values())), i) for i, c in sorted(by_config.items()) if c.get(metric)]
+        if not scored:
+            continue
+        a, i = max(scored, key=lambda z: sign * z[0]["mean"])  # ties: the first configuration
+        label = ECON_METRICS.get(metric, "training s" if metric == "train_wall_s" else metric)
+        hp = ", ".join(f"{k}={v}" for k, v in configs[i].items())
+        t.rows.append([label, "higher" if sign > 0 else "lower", f"{i}: {hp}", f"{_fmt(a['mean'])} ± {_fmt(a['std'])}",
+                       str(a["n"]), str(len(scored))])
+        t.raw.append({"metric": metric, "higher_is_better": sign > 0, "config": i, **configs[i], "mean": a["mean"],
+                      "std": a["std"], "seeds": a["n"], "configurations": len(scored)})
     t.notes.append(f"{PAPER_COL}: {PAPER.get(spec.name, {}).get('claim', '—')}")
     return t
 
@@ -427,7 +450,7 @@ def make_tables(spec, records: list[dict]) -> list[Table]:
     cells = per_seed(records, spec)
     metrics = EDGE_METRICS if spec.scenario == "edge" else ECON_METRICS
     if spec.name == "econ-grid":
-        return [grid(spec, records, cells), cost(spec, cells)]
+        return [grid(spec, records, cells), grid_best(spec, cells), cost(spec, cells)]
     tables = [comparison(spec, cells, metrics)]
     if spec.name == "edge-robustness":
         tables.append(robustness(spec, records))
