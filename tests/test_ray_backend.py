@@ -188,3 +188,17 @@ def test_a_sweep_file_replaces_spec_fields_and_records_them_for_the_report(tmp_p
     assert d["out"] == "runs/sweep-grid" and d["seeds"] == 1
     entry = {"spec": json.loads(json.dumps(specs._fields(spec), default=list))}
     assert specs.from_entry("econ-grid", entry) == spec  # what experiment.json keeps rebuilds the same spec
+
+
+def test_an_address_no_cluster_answers_on_is_one_line_and_writes_nothing(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _cli(["sweep", "econ-grid", "--quick", "--out", "o", "--address", f"127.0.0.1:{port}"], tmp_path)
+    text = proc.communicate(timeout=120)[0]  # ray.init alone would wait for it forever
+    assert proc.returncode == 2, text
+    lines = [ln for ln in text.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1 and "--address must be HOST:PORT of a running Ray head" in lines[0], text
+    assert "Traceback" not in text and not (tmp_path / "o").exists()

@@ -48,13 +48,15 @@ def reproduce(name: str, quick: bool = False, seeds: int = 5, out: str | Path | 
     spec = specs.get(name, quick, env, fields)
     runs = spec.runs(seeds)
     runner.check_backend(backend, workers)  # every argument is checked before anything is written
-    if backend == "ray":
-        from marlloc.experiments.ray_backend import require_ray
-
-        require_ray()
     out = Path(out or f"runs/reproduce-{name}{'-quick' if quick else ''}")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out must be a folder, got the file {str(out)!r}; pick another path")
+    if backend == "ray":  # no Ray, or no cluster at --address: one line, and nothing written
+        from marlloc.experiments.ray_backend import RayOptions, connect, require_ray
+
+        require_ray()
+        if not all(runner.is_complete(out / "runs", r) for r in runs):  # all complete: no Ray start-up
+            connect(ray or RayOptions())
     out.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(out)
     manifest["experiments"][name] = {"quick": quick, "seeds": seeds, "paper": spec.paper,

@@ -33,6 +33,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -90,6 +91,47 @@ def require_ray():
     return ray
 
 
+_connected = False  # connect() called ray.init in this process (so the pool's close undoes it)
+
+
+def connect(opts: RayOptions):
+    """Join ``opts.address`` or start a local instance, unless Ray is already initialised here
+    (e.g. by a test or a notebook, which then keeps it); a cluster not there is one line.
+
+    An explicit HOST:PORT is probed first: ``ray.init`` would wait for it forever.
+    """
+    global _connected
+    ray = require_ray()
+    if ray.is_initialized():
+        return ray
+    fix = "start one with ray start --head, or drop --address for a local instance"
+    if opts.address not in (None, "auto") and not opts.address.startswith("ray://"):
+        host, _, port = opts.address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--address must be HOST:PORT of a running Ray head, got {opts.address!r} "
+                              f"({e or type(e).__name__}); {fix}") from None
+    try:  # "local": a new instance even when a cluster runs on this machine (ray.init would join it)
+        ray.init(address=opts.address or "local", num_cpus=opts.num_cpus, include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise ConfigError(f"--address must reach a running Ray cluster, got {opts.address or 'local'!r} "
+                          f"({str(e).splitlines()[0]}); {fix} (a cluster with token auth also needs "
+                          "RAY_AUTH_MODE=token and its token here: docs/distributed.md)") from None
+    try:  # a first actor (a driver whose auth mode the cluster does not share runs tasks, not actors)
+        probe = ray.remote(num_cpus=0)(_Tracker).remote()
+        ray.get(probe.snapshot.remote(), timeout=120)
+        ray.kill(probe)
+    except (ray.exceptions.RayError, TimeoutError) as e:
+        ray.shutdown()
+        raise ConfigError(f"the Ray cluster must start worker processes, got {type(e).__name__} "
+                          f"({str(e).splitlines()[0]}); check that the driver and every node agree on "
+                          "RAY_AUTH_MODE and hold the same token (docs/distributed.md)") from None
+    _connected = True
+    return ray
+
+
 def _pack(folder: Path) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:  # checkpoints are already compressed by torch
@@ -135,17 +177,8 @@ class RayPool:
     slots = 1 << 30  # every ready run is submitted at once: Ray queues what the cluster cannot place yet
 
     def __init__(self, runs_dir: Path, opts: RayOptions):
-        ray = self.ray = require_ray()
+        ray = self.ray = connect(opts)
         self.runs_dir, self.opts = runs_dir.resolve(), opts  # workers do not share the driver's working folder
-        self.owns = not ray.is_initialized()
-        if self.owns:
-            try:
-                ray.init(address=opts.address, num_cpus=opts.num_cpus, include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.ERROR)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                where = opts.address or "a local instance"
-                raise ConfigError(f"--address must reach a running Ray cluster, got {where!r} "
-                                  f"({str(e).splitlines()[0]}); start one with ray start --head") from None
         self.token = secrets.token_hex(8)
         (self.runs_dir / f".ray-{self.token}").write_text("marlloc sweep\n")
         self.tracker = ray.remote(num_cpus=0)(_Tracker).remote()
@@ -203,8 +236,10 @@ class RayPool:
             for ref in self.refs:
                 self.ray.cancel(ref, force=True)
         (self.runs_dir / f".ray-{self.token}").unlink(missing_ok=True)
-        if self.owns:
-            self.ray.shutdown()
+        global _connected
+        if _connected:
+            _connected = False
+            self.ray.shutdown()  # stops the local instance; from a cluster, only disconnects
 
 
 class _Tracker:
@@ -220,4 +255,4 @@ class _Tracker:
         return dict(self.starts)
 
 
-__all__ = ["INSTALL", "RayOptions", "RayPool", "require_ray"]
+__all__ = ["INSTALL", "RayOptions", "RayPool", "connect", "require_ray"]
