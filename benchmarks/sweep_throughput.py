@@ -24,7 +24,8 @@ Usage::
 
     python benchmarks/sweep_throughput.py               # 3 repeats, about 6 minutes
     python benchmarks/sweep_throughput.py --experiment edge-convergence --seeds 8
-    python benchmarks/sweep_throughput.py --quick       # 4 runs, 1 repeat (smoke test)
+    python benchmarks/sweep_throughput.py --quick       # 4 runs, 1 repeat
+    python benchmarks/sweep_throughput.py --quick --backends local,process   # the smoke test
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     ap.add_argument("--fields", type=json.loads, default={}, help='spec fields to replace, as JSON, e.g. '
                     '\'{"train_steps": 300}\' for longer runs')
+    ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset (default: all three; "
+                    "Ray's start-up is timed with ray)")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -98,24 +101,28 @@ def main() -> None:
         return
     if a.quick:
         a.repeats, a.seeds = 1, 2
+    backends = [b for b in BACKENDS if b in a.backends.split(",")]
+    if "local" not in backends or len(backends) != len(a.backends.split(",")):
+        ap.error(f"--backends must name local (the reference) and only {', '.join(BACKENDS)}, got {a.backends!r}")
     print(f"{a.experiment} --quick {a.fields or ''}, {a.seeds} seeds, {a.repeats} repeat(s), {os.cpu_count()} cores; "
           "each figure a median over the repeats")
-    got = {b: [] for b in (*BACKENDS, "ray-startup")}
+    got = {b: [] for b in (*backends, *(["ray-startup"] if "ray" in backends else []))}
     for _ in range(a.repeats):  # interleaved, so a slow spell of the machine hits every backend
         for b in got:
             got[b].append(measure(b, a.experiment, a.seeds, a.fields))
     med = {b: {k: statistics.median(x[k] for x in xs) for k in xs[0]} for b, xs in got.items()}
     local = med["local"]["wall_s"]
     rows = []
-    for b in BACKENDS:
+    for b in backends:
         m, slots = med[b], 1 if b == "local" else 2
         rows.append((b, f"{m['wall_s']:.1f}", f"{m['work_s']:.1f}", f"{local / m['wall_s']:.2f}×",
                      f"{(slots * m['wall_s'] - m['work_s']) / m['runs']:.2f}"))
     print(f"{med['local']['runs']} runs")
     table(("backend", "wall s", "Σ run wall_s", "speed-up vs local", "overhead s/run"), rows)
-    s = med["ray-startup"]
-    print(f"ray start-up: init {s['init_s']:.2f} s, first no-op task {s['first_task_s']:.2f} s, "
-          f"shutdown {s['shutdown_s']:.2f} s")
+    s = med.get("ray-startup")
+    if s:
+        print(f"ray start-up: init {s['init_s']:.2f} s, first no-op task {s['first_task_s']:.2f} s, "
+              f"shutdown {s['shutdown_s']:.2f} s")
     if a.json:
         print(json.dumps({"median": med, "all": got}))
 

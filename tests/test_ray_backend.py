@@ -115,8 +115,8 @@ def _cli(args: list[str], cwd: Path) -> subprocess.Popen:
 def test_ctrl_c_stops_a_sweep_cleanly_and_a_relaunch_runs_only_the_missing_runs(tmp_path):
     sweep = tmp_path / "small.yaml"
     sweep.write_text("experiment: econ-comparison\nquick: true\nseeds: 3\nout: out\n"
-                     "spec:\n  methods: [eqmarl, lp]\n")
-    total = len({r.id for r in dataclasses.replace(SPEC, methods=("eqmarl", "lp")).runs(3)})
+                     "spec:\n  methods: [eqmarl, econ-random]\n")
+    total = len({r.id for r in dataclasses.replace(SPEC, methods=("eqmarl", "econ-random")).runs(3)})
     args = ["sweep", str(sweep), "--backend", "ray", "--num-cpus", "2"]
     proc = _cli(args, tmp_path)
     runs_dir = tmp_path / "out" / "runs"
