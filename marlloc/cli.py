@@ -429,10 +429,10 @@ EnvOpt = Annotated[list[str] | None, typer.Option("--env", help="Environment ove
 def _ray_options(backend, address, num_cpus, retries, cpus_per_run, memory_gb_per_run, gpus_per_run, ship):
     from marlloc.experiments.ray_backend import RayOptions
 
-    given = address is not None or num_cpus is not None or ship
+    given = address is not None or num_cpus is not None or ship or gpus_per_run > 0
     if given and backend != "ray":
-        raise ConfigError(f"--address, --num-cpus and --ship must come with --backend ray, got --backend {backend}; "
-                          "add --backend ray")
+        raise ConfigError(f"--address, --num-cpus, --ship and --gpus-per-run must come with --backend ray, got "
+                          f"--backend {backend}; add --backend ray")
     return RayOptions(address, num_cpus, cpus_per_run, memory_gb_per_run, gpus_per_run, retries, ship)
 
 

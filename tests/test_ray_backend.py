@@ -168,6 +168,7 @@ def test_a_bad_sweep_file_gets_one_line_and_runs_nothing(tmp_path, capsys, text,
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--backend", "local", "--num-cpus", "2"], "must come with --backend ray"),
+    (["--backend", "process", "--gpus-per-run", "1"], "must come with --backend ray"),
     (["--backend", "ray", "--address", "auto", "--num-cpus", "2"], "--num-cpus must be left out with --address"),
     (["--backend", "ray", "--retries", "-1"], "--retries must be an integer ≥ 0"),
     (["--backend", "ray", "--memory-gb-per-run", "0"], "--memory-gb-per-run must be > 0"),
