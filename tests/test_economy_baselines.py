@@ -3,6 +3,7 @@ planners, the evaluation harness and the CLI for the economy."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 from marlloc.cli import main
 from marlloc.core.protocol import action_grid
 from marlloc.envs import make
-from marlloc.evaluation import evaluate_economy
+from marlloc.evaluation import evaluate_economy, write
 from marlloc.metrics import gini
 from marlloc.solvers.economy_stage import EconomyPlanner, EconomyStage
 
@@ -92,9 +93,10 @@ def test_pareto_planner_bounds_the_income_gini(env_and_profile):
     bound = floor + 0.5 * (float(g_all.max()) - floor)
     plan = EconomyPlanner(gini_max=bound).solve(env, acts)
     g = gini(stage.play(plan.actions_)["income"].view(env.n_envs, env.n_countries, -1))
-    assert bool((g <= bound + 1e-6).all()) and plan.relaxed_ == 0
+    assert bool((g <= bound + 1e-6).all()) and plan.relaxed_ == 0 and not plan.relaxed_countries_.any()
     tight = EconomyPlanner(gini_max=0.0).solve(env, acts)   # infeasible everywhere: each country's fairest choice
-    assert tight.relaxed_ > 0
+    assert tight.relaxed_ > 0 and tight.relaxed_countries_.shape == (env.n_envs, env.n_countries)
+    assert tight.relaxed_countries_.all()
     g_tight = gini(stage.play(tight.actions_)["income"].view(env.n_envs, env.n_countries, -1))
     assert torch.allclose(g_tight, g_all.min(-1).values, atol=1e-6)
 
@@ -108,6 +110,19 @@ def test_evaluate_economy_reports_every_metric(tmp_path):
     assert ev.policies["ncgt"]["nash_conv"]["mean"] <= 1e-5 < ev.policies["random"]["nash_conv"]["mean"]
     assert ev.policies["lp"]["welfare_per_country"]["mean"] > ev.policies["ncgt"]["welfare_per_country"]["mean"]
     assert ev.summary()["data_source"] == "synthetic"
+    assert all("gini_bound_relaxed" not in ev.policies[n] for n in ("random", "ncgt", "lp"))
+
+
+def test_evaluate_economy_reports_how_often_the_gini_bound_was_infeasible(tmp_path):
+    ev = evaluate_economy("lp,pareto:0,pareto:1", SMALL, episodes=2, seeds=[0], nash_every=0)
+    at_0, at_1 = ev.policies["pareto:0"]["gini_bound_relaxed"], ev.policies["pareto:1"]["gini_bound_relaxed"]
+    assert at_0["n"] == at_1["n"] == 2
+    assert at_0["mean"] == 1.0 and at_1["mean"] == 0.0  # no income split has Gini 0; every one has Gini ≤ 1
+    _, episodes = write(ev, tmp_path)  # lp's rows lack the column: left empty
+    with open(episodes, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["gini_bound_relaxed"] for r in rows if r["policy"] == "lp"] == ["", ""]
+    assert {float(r["gini_bound_relaxed"]) for r in rows if r["policy"] == "pareto:0"} == {1.0}
 
 
 def test_cli_trains_resumes_and_evaluates_the_economy(tmp_path, capsys):

@@ -75,11 +75,17 @@ class Planned(_WarmStarted):
     def __init__(self, env, gini_max: float | None = None):
         super().__init__(env)
         self.planner = EconomyPlanner(gini_max=gini_max)
+        # with a Gini bound: per environment, Σ over steps of the share of countries where even the
+        # government's fairest choice breaks the bound, so the planner had to relax it   [E]
+        self.relaxed: torch.Tensor | None = None
 
     def __call__(self, step):
         t0 = time.perf_counter()
         self.prev = self.planner.solve(self.env, self.start(step)).actions_
         self.stats["relaxed"] = self.stats.get("relaxed", 0) + self.planner.relaxed_
+        if self.planner.gini_max is not None:
+            share = torch.as_tensor(self.planner.relaxed_countries_.mean(1), dtype=torch.float64)
+            self.relaxed = share if self.env._s.step == 0 else self.relaxed + share  # a new episode starts over
         self.stats["calls"] += 1
         self.stats["seconds"] += time.perf_counter() - t0
         return self.prev

@@ -26,7 +26,8 @@ cover the 100 default agents, about 220 copies per environment.
   groups' incomes, which depend linearly on the government's choice:
   Σ_{h<h'} |y_h − y_h'| ≤ gini_max · H · Σ_h y_h, linearised with one auxiliary variable per pair.
   Where even the government's fairest choice exceeds ``gini_max`` in a country, that country's
-  bound is raised to its fairest choice (``relaxed_`` counts such blocks) rather than failing.
+  bound is raised to its fairest choice (``relaxed_`` counts such blocks over the LP rounds,
+  ``relaxed_countries_`` [E, C] marks them) rather than failing.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ class EconomyPlanner:
         acts = {r: {c: a.clone() for c, a in comps.items()} for r, comps in actions.items()}
         best_w = stage.play(acts)["welfare"]                                      # [E, C]
         self.rounds_, self.relaxed_ = 0, 0
+        self.relaxed_countries_ = np.zeros((env.n_envs, env.n_countries), dtype=bool)
         for _ in range(self.max_rounds):
             new = self._lp_step(env, stage, acts, best_w)
             w = stage.play(new)["welfare"]
@@ -230,6 +232,7 @@ class EconomyPlanner:
             g_min = self._gini(y).min(1)
             g_eff = np.maximum(self.gini_max, g_min + 1e-9)
             self.relaxed_ += int((g_eff > self.gini_max).sum())
+            self.relaxed_countries_ |= (g_eff > self.gini_max).reshape(E, C)
             diff = y[:, :, pairs[:, 0]] - y[:, :, pairs[:, 1]]                            # [B, Jg, P]
             for sign, first in ((1.0, 1), (-1.0, 2)):
                 r_ = block[:, :, None] * n_ub + first + 2 * np.arange(n_pairs)            # [B, 1, P]
