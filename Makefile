@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	@touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/marlloc reproduce edge-table1 --quick --seeds 3 --out runs/make-run
+	$(BIN)/marlloc sweep sweeps/make-run.yaml --backend process
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check marlloc tests benchmarks

@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a config field: --set arrival_prob=0.3 "
                                                    "(values parsed as JSON, else as text). Repeatable.")]
-# rounds between the edge market's stage-game searches: keeps `make run` within ~1.5× of its time without them
+# rounds between the edge market's stage-game searches: keeps a 200-user evaluation within ~1.5× of its time without them
 EDGE_NASH_EVERY = 25
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="JSON file of environment config fields.")]
 

@@ -151,6 +151,21 @@ def test_process_backend_gives_the_same_numbers_as_local(tmp_path):
         assert a == b
 
 
+def test_a_process_worker_that_dies_fails_its_run_and_the_rest_go_on(tmp_path, monkeypatch):
+    runs = _tiny()
+    chaos = tmp_path / "chaos"
+    chaos.mkdir()
+    (chaos / f"{runs[0].id}.kill").touch()  # its worker SIGKILLs itself before the completion marker
+    monkeypatch.setenv("MARLLOC_CHAOS", str(chaos))  # spawned workers inherit it
+    first = runner.run_all(runs, tmp_path / "out", backend="process", workers=1)
+    assert (chaos / f"{runs[0].id}.killed").exists()
+    assert list(first.failed) == [runs[0].id] and "BrokenProcessPool" in first.failed[runs[0].id]
+    assert sorted(first.done) == sorted(r.id for r in runs[1:])  # a fresh pool took the rest
+    assert not (tmp_path / "out" / "runs" / runs[0].id).exists()  # no half-written run folder
+    second = runner.run_all(runs, tmp_path / "out", backend="process", workers=1)
+    assert second.done == [runs[0].id] and not second.failed
+
+
 def test_learning_curves_align_seeds_on_the_step(tmp_path):
     recs = []
     for seed, points in enumerate(({20: 1.0, 40: 2.0, 60: 3.0}, {40: 5.0, 60: 7.0, 80: 9.0})):
@@ -180,4 +195,4 @@ def test_every_example_sweep_file_validates(path, shared_data, monkeypatch):
     monkeypatch.chdir(path.parents[1])                   # the files' data paths are from the repository root
     d = specs.load_sweep(path)
     spec = specs.get(d["experiment"], d["quick"], d["env"], d["spec"])
-    assert spec.runs(d["seeds"]) and d["out"].startswith("runs/sweep-")
+    assert spec.runs(d["seeds"]) and d["out"].startswith("runs/")  # under runs/, which git ignores

@@ -198,17 +198,32 @@ def check_backend(backend: str, workers: int | None) -> None:
 
 
 class _ProcessPool:
-    """``workers`` runs at a time in ``workers`` spawned processes."""
+    """``workers`` runs at a time in ``workers`` spawned processes.
+
+    A worker that dies (killed, out of memory) breaks the whole executor: the runs it was running
+    fail with ``BrokenProcessPool`` (reported like any failure; running the command again resumes
+    them), and the next submission starts a fresh executor, so the sweep goes on. Unlike Ray, the
+    process backend does not retry them itself."""
 
     def __init__(self, runs_dir: Path, workers: int):
+        self.runs_dir, self.slots = runs_dir, workers
+        self.pool = self._executor()
+
+    def _executor(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.runs_dir, self.slots = runs_dir, workers
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(max_workers=self.slots, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, run: Run):
-        return self.pool.submit(_work, run, str(self.runs_dir))
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(_work, run, str(self.runs_dir))
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False)
+            self.pool = self._executor()
+            return self.pool.submit(_work, run, str(self.runs_dir))
 
     def wait(self, handles: list) -> list[tuple[object, BaseException | None]]:
         from concurrent.futures import FIRST_COMPLETED, wait
