@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,20 @@ def _parse_sets(items: list[str] | None, what: str) -> dict:
         except json.JSONDecodeError:
             out[key.strip()] = raw
     return out
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an --out that could not be created or written before any work, not after it (nothing is
+    created here). A refusal the check cannot foresee still ends as one line, in :func:`main`."""
+    if out is None:
+        return
+    probe = Path(out).absolute()
+    while not probe.exists():  # the nearest existing ancestor is where the folders would be created
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        why = "a file" if probe.exists() and not probe.is_dir() else "not writable"
+        raise ConfigError(f"--out must be a folder that can be created and written, got {str(out)!r} "
+                          f"({str(probe)!r} is {why}); pick another path")
 
 
 def _overrides(config: Path | None, sets: list[str] | None) -> dict:
@@ -131,6 +146,7 @@ def evaluate(
         raise ConfigError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be ≥ 1, got {n_seeds}; try --seeds 1")
+    _check_out(out)
     con = Console(width=max(Console().width, 120))  # the table stays readable in narrow or captured output
     if scenario == "economy":
         overrides = {"n_countries": countries, **({"wdi": wdi} if wdi else {}), **_overrides(config, set_)}
@@ -595,11 +611,17 @@ def report(out: Annotated[Path, typer.Argument(help="A folder written by marlloc
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the app; a marlloc error becomes one line on stderr and exit code 2."""
+    """Run the app; a marlloc error, or a path the system refuses, becomes one line on stderr and exit
+    code 2."""
     try:
         app(args=argv, prog_name="marlloc")
     except MarllocError as e:
         typer.echo(f"error: {e}", err=True)
+        return 2
+    except OSError as e:  # e.g. --out under a file or in a read-only place, or a full disk; results are written atomically
+        where = f" for {e.filename!r}" if e.filename else ""
+        typer.echo(f"error: {e.strerror or e}{where}; the folders written (--out) must be creatable and writable, "
+                   "pick another path or free space", err=True)
         return 2
     except SystemExit as e:  # typer's normal way out, carrying the exit code
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

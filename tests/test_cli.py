@@ -52,9 +52,13 @@ def test_envs_lists_every_registered_env(capsys):
     ["train", "--hp", "actor_lr=-1", "--out", "x"],
     ["train", "--hp", "nonsense=1", "--out", "x"],
     ["train", "--resume", "/nonexistent/run"],
+    ["evaluate", "--users", "8", "--rounds", "4", "--episodes", "1", "--out", "a-file/sub"],  # refused before it runs
+    ["train", "--users", "8", "--rounds", "4", "--out", "a-file/sub"],
+    ["reproduce", "edge-table1", "--quick", "--seeds", "1", "--out", "a-file/sub"],
 ])
 def test_bad_input_is_one_line_and_exit_2(args, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the repo
+    (tmp_path / "a-file").write_text("")  # a folder cannot be made under it, even by root
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
