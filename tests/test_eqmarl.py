@@ -116,6 +116,30 @@ def test_solver_finds_the_pure_equilibrium_of_a_known_q_game():
     assert stats["eq/epsilon"] <= 1e-9 and stats["eq/iterations"] < 60
 
 
+def test_logit_solver_reaches_the_quantal_response_of_a_known_q_game():
+    """With solver_temperature τ the iterations' fixed point is softmax(Q/τ), not the argmax."""
+    env = make("economy_v0", **TINY)
+    tau = 0.05
+    learner = Eqmarl(env, EqmarlConfig(**{**FAST, "solver_iters": 60, "solver_tol": 1e-9, "solver_temperature": tau}),
+                     seed=0)
+    st = env.reset(1, seed=0)
+
+    class Fixed(torch.nn.Module):  # Q = −(a − 0.7)², whatever the others do
+        def forward(self, obs, abar, basis):
+            lev = learner.grids[self.role].norm[:, 0]
+            return -((lev - 0.7) ** 2).expand(*obs.shape[:-1], -1)
+
+    for r in learner.q_targ:
+        learner.q_targ[r] = Fixed()
+        learner.q_targ[r].role = r
+    p, stats = learner.equilibrium(st.obs)
+    for r in p:
+        q = learner.q_targ[r](st.obs[r], None, None)
+        assert torch.allclose(p[r], torch.softmax(q / tau, -1), atol=1e-6), r
+        assert float(p[r].max()) < 0.9  # mixed: the levels next to 7 keep mass
+    assert stats["eq/iterations"] == 60 and stats["eq/epsilon"] > 0  # a quantal response is not a best response
+
+
 def test_smoke_run_writes_the_run_folder(tmp_path):
     s = train(EqmarlConfig(**FAST), "economy_v0", TINY, 30, 0, tmp_path, eval_episodes=2, checkpoint_every=10)
     for f in ("config.json", "metrics.csv", "summary.json", "checkpoints/last.pt"):
@@ -191,6 +215,7 @@ def test_killed_run_resumes_exactly(tmp_path):
 @pytest.mark.parametrize(("kw", "match"), [
     (dict(solver_mode="jacobi"), "solver_mode must be damped or sequential"),
     (dict(damping=0.0), "damping must be positive"),
+    (dict(solver_temperature=-0.1), "solver_temperature must be ≥ 0"),
     (dict(solver_iters=0), "solver_iters must be an integer ≥ 1"),
     (dict(gamma=1.5), r"gamma must lie in \[0, 1\]"),
 ])

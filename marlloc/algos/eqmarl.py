@@ -26,7 +26,9 @@ Algorithm 1 per update, as marlloc implements it (any batched environment with d
    from the others' expected levels; a_i* = argmax_a Q_i(s_i, a, ā_i); ``"damped"`` updates every
    agent at once, p ← (1 − η)p + η·onehot(a*) (η = ``damping``), ``"sequential"`` updates roles in
    turn with the same damping inside a role. The result p* and its NashConv on the Q game (Σ_i
-   max_a Q_i − E_{p_i} Q_i, in reward-scale units) are reported.
+   max_a Q_i − E_{p_i} Q_i, in reward-scale units) are reported. ``solver_temperature`` τ > 0 uses
+   the logit response softmax(Q_i/τ) instead of the argmax (a quantal-response equilibrium; off by
+   default, measured in docs/eqmarl.md).
 4. **Policy update** (step 3 of Algorithm 1) — **how the equilibrium guides it**: the loss is
    L = −Σ_a π(a|s)·Â(s, a) + λ·CE(p*, π) − β·H(π). Â = (Q(s, a, ā*) − E_π Q) / std_a Q is the
    policy-gradient term of eq. 1, with the expectation over all candidate actions (not one
@@ -128,6 +130,10 @@ class EqmarlConfig:
     """``damped`` (all agents at once) or ``sequential`` (roles in turn)."""
     damping: float = 0.5
     """η in p ← (1 − η)p + η·BR."""
+    solver_temperature: float = 0.0
+    """τ of a logit best response, BR = softmax(Q/τ) (reward-scale units), so the iterations find a
+    logit (quantal-response) equilibrium that moves smoothly with Q; 0 = the argmax best response of
+    Algorithm 1. Off by default (docs/eqmarl.md: why the argmax equilibrium keeps the policies moving)."""
     solver_tol: float = 1e-4
     """Stop the T iterations early once ε of the Q game (max_i δ_i, in units of the reward's
     warm-up standard deviation) is at most this."""
@@ -171,6 +177,8 @@ class EqmarlConfig:
             check(0 <= getattr(self, n) <= 1, n, "lie in [0, 1]", getattr(self, n),
                   f"try {n}={getattr(EqmarlConfig, n)}")
         check(self.damping > 0, "damping", "be positive", self.damping, "try damping=0.5")
+        check(self.solver_temperature >= 0, "solver_temperature", "be ≥ 0", self.solver_temperature,
+              "try solver_temperature=0 (argmax) or 0.05")
         check(self.solver_mode in ("damped", "sequential"), "solver_mode", "be damped or sequential",
               self.solver_mode, "try solver_mode='damped'")
         check(self.eq_weight >= 0 and self.entropy_coef >= 0, "eq_weight/entropy_coef", "be ≥ 0",
@@ -443,7 +451,8 @@ class Eqmarl:
                 if group is not order[0]:
                     q = values(p)
                 for r in group:
-                    br = F.one_hot(q[r].argmax(-1), q[r].shape[-1]).float()
+                    br = (F.softmax(q[r] / cfg.solver_temperature, -1) if cfg.solver_temperature > 0
+                          else F.one_hot(q[r].argmax(-1), q[r].shape[-1]).float())
                     p[r] = (1 - cfg.damping) * p[r] + cfg.damping * br
             q = values(p)
             it += 1
