@@ -31,12 +31,13 @@ import torch
 from _common import clean, table
 
 from marlloc.algos.eqmarl import Eqmarl, EqmarlConfig, train
+from marlloc.core.config import from_dict
 from marlloc.envs import make
 
 
 def diagnose(path: str, envs: int = 4) -> dict:
     ck = torch.load(path, weights_only=True)
-    cfg = EqmarlConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck["algo_config"].items()})
+    cfg = from_dict(EqmarlConfig, ck["algo_config"])
     env = make(ck["env_id"], **ck["env_config"])
     learner = Eqmarl(env, cfg, ck["seed"])
     learner.load_state_dict(ck["learner"])

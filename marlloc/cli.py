@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from marlloc.core.config import check_out_dir, from_dict, to_dict
 from marlloc.core.errors import ConfigError, MarllocError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -38,20 +38,6 @@ def _parse_sets(items: list[str] | None, what: str) -> dict:
         except json.JSONDecodeError:
             out[key.strip()] = raw
     return out
-
-
-def _check_out(out: Path | None) -> None:
-    """Refuse an --out that could not be created or written before any work, not after it (nothing is
-    created here). A refusal the check cannot foresee still ends as one line, in :func:`main`."""
-    if out is None:
-        return
-    probe = Path(out).absolute()
-    while not probe.exists():  # the nearest existing ancestor is where the folders would be created
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        why = "a file" if probe.exists() and not probe.is_dir() else "not writable"
-        raise ConfigError(f"--out must be a folder that can be created and written, got {str(out)!r} "
-                          f"({str(probe)!r} is {why}); pick another path")
 
 
 def _overrides(config: Path | None, sets: list[str] | None) -> dict:
@@ -146,7 +132,8 @@ def evaluate(
         raise ConfigError(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be ≥ 1, got {n_seeds}; try --seeds 1")
-    _check_out(out)
+    if out is not None:
+        check_out_dir(out)  # before the evaluation, not after it
     con = Console(width=max(Console().width, 120))  # the table stays readable in narrow or captured output
     if scenario == "economy":
         overrides = {"n_countries": countries, **({"wdi": wdi} if wdi else {}), **_overrides(config, set_)}
@@ -216,7 +203,6 @@ def train(
 ) -> None:
     """Train a learner on a scenario into a run folder (metrics.csv, checkpoints/, summary.json)."""
     from marlloc.algos import ALGOS, ECONOMY_ALGOS
-    from marlloc.core.config import to_dict
     from marlloc.envs import make
     from marlloc.evaluation import SCENARIOS
 
@@ -236,7 +222,7 @@ def train(
         if not saved.is_file():
             raise ConfigError(f"--resume must name a run folder with config.json, got {str(resume)!r}")
         run = json.loads(saved.read_text())
-        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["algo_config"].items()})
+        algo_cfg = from_dict(cfg_cls, run["algo_config"])
         env_cfg, seed, out = run["env_config"], run["seed"], resume
         rounds = rounds if rounds is not None else run["rounds"]
         opts = run["run"]  # the run's own evaluation and checkpoint cadence
@@ -252,7 +238,7 @@ def train(
         unknown = sorted(set(overrides) - fields)
         if unknown:
             raise ConfigError(f"--hp field {unknown[0]!r} is not a {algo} setting; valid: {', '.join(sorted(fields))}")
-        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+        algo_cfg = from_dict(cfg_cls, overrides)
         env_cfg = to_dict(make(SCENARIOS[scenario], **{"n_users": users, "n_edges": edges,
                                                        "episode_rounds": episode_rounds,
                                                        **_overrides(config, set_)}).config)
@@ -274,7 +260,6 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
     """``marlloc train --scenario economy``: eqmarl or sarl into a run folder (same conventions as MADDPG)."""
     from marlloc.algos import ECONOMY_ALGOS
     from marlloc.algos.eqmarl import train as train_eqmarl
-    from marlloc.core.config import to_dict
     from marlloc.envs import make
 
     if resume is not None:
@@ -284,7 +269,7 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
         run = json.loads(saved.read_text())
         algo, seed, out, env_cfg = run["algo"], run["seed"], resume, run["env_config"]
         cfg_cls = ECONOMY_ALGOS[algo][0]
-        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in run["algo_config"].items()})
+        algo_cfg = from_dict(cfg_cls, run["algo_config"])
         steps = steps if steps is not None else run["steps"]
         opts = run["run"]
         final_episodes, checkpoint_every = opts["eval_episodes"], opts["checkpoint_every"]
@@ -302,7 +287,7 @@ def _train_economy(algo, steps, countries, wdi, seed, out, resume, hp, config, s
         unknown = sorted(set(overrides) - fields)
         if unknown:
             raise ConfigError(f"--hp field {unknown[0]!r} is not a {algo} setting; valid: {', '.join(sorted(fields))}")
-        algo_cfg = cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+        algo_cfg = from_dict(cfg_cls, overrides)
         env_cfg = to_dict(make("economy_v0", **{"n_countries": countries, **({"wdi": wdi} if wdi else {}),
                                                **_overrides(config, set_)}).config)
         steps = 3000 if steps is None else steps
@@ -618,10 +603,10 @@ def main(argv: list[str] | None = None) -> int:
     except MarllocError as e:
         typer.echo(f"error: {e}", err=True)
         return 2
-    except OSError as e:  # e.g. --out under a file or in a read-only place, or a full disk; results are written atomically
+    except OSError as e:  # what check_out_dir cannot foresee (a full disk, a race); results are written atomically
         where = f" for {e.filename!r}" if e.filename else ""
-        typer.echo(f"error: {e.strerror or e}{where}; the folders written (--out) must be creatable and writable, "
-                   "pick another path or free space", err=True)
+        typer.echo(f"error: {e.strerror or e}{where}; check that path (an --out folder must be creatable and "
+                   "writable), or pick another", err=True)
         return 2
     except SystemExit as e:  # typer's normal way out, carrying the exit code
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import torch
 
-from marlloc.core.config import to_dict
+from marlloc.core.config import check_out_dir, to_dict
 from marlloc.core.errors import ConfigError
 from marlloc.core.protocol import MarkovGame
 from marlloc.metrics import EdgeEpisodeMetrics
@@ -345,8 +345,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def write(ev: Evaluation, out_dir: str | Path) -> tuple[Path, Path]:
     """``out_dir/summary.json`` and ``out_dir/episodes.csv``, each written atomically."""
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out must be a folder, got the file {str(out)!r}; pick another path")
+    check_out_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     if ev.rows:

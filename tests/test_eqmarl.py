@@ -95,20 +95,29 @@ def test_single_agent_baseline_has_no_mean_field():
     assert learner.q["firm"].net[0].in_features == env.roles["firm"].obs_dim
 
 
-def test_solver_finds_the_pure_equilibrium_of_a_known_q_game():
-    """With Q replaced by a game whose unique equilibrium is known, the damped BR iterations reach it."""
+def _known_q_game(**cfg):
+    """A learner whose Q game is known: every agent's best level is 7 whatever the others do,
+    Q = −(a − 0.7)²; and the states to solve it at."""
     env = make("economy_v0", **TINY)
-    learner = Eqmarl(env, EqmarlConfig(**{**FAST, "solver_iters": 60, "solver_tol": 1e-9}), seed=0)
-    st = env.reset(1, seed=0)
+    learner = Eqmarl(env, EqmarlConfig(**{**FAST, "solver_iters": 60, "solver_tol": 1e-9, **cfg}), seed=0)
 
-    class Fixed(torch.nn.Module):  # every agent's best level is 7 whatever the others do: Q = −(a − 0.7)²
+    class Fixed(torch.nn.Module):
+        def __init__(self, role):
+            super().__init__()
+            self.role = role
+
         def forward(self, obs, abar, basis):
             lev = learner.grids[self.role].norm[:, 0]
             return -((lev - 0.7) ** 2).expand(*obs.shape[:-1], -1)
 
     for r in learner.q_targ:  # the Q game reads the target network
-        learner.q_targ[r] = Fixed()
-        learner.q_targ[r].role = r
+        learner.q_targ[r] = Fixed(r)
+    return learner, env.reset(1, seed=0)
+
+
+def test_solver_finds_the_pure_equilibrium_of_a_known_q_game():
+    """With Q replaced by a game whose unique equilibrium is known, the damped BR iterations reach it."""
+    learner, st = _known_q_game()
     p, stats = learner.equilibrium(st.obs)
     for r in p:
         best = p[r].argmax(-1)
@@ -118,20 +127,8 @@ def test_solver_finds_the_pure_equilibrium_of_a_known_q_game():
 
 def test_logit_solver_reaches_the_quantal_response_of_a_known_q_game():
     """With solver_temperature τ the iterations' fixed point is softmax(Q/τ), not the argmax."""
-    env = make("economy_v0", **TINY)
     tau = 0.05
-    learner = Eqmarl(env, EqmarlConfig(**{**FAST, "solver_iters": 60, "solver_tol": 1e-9, "solver_temperature": tau}),
-                     seed=0)
-    st = env.reset(1, seed=0)
-
-    class Fixed(torch.nn.Module):  # Q = −(a − 0.7)², whatever the others do
-        def forward(self, obs, abar, basis):
-            lev = learner.grids[self.role].norm[:, 0]
-            return -((lev - 0.7) ** 2).expand(*obs.shape[:-1], -1)
-
-    for r in learner.q_targ:
-        learner.q_targ[r] = Fixed()
-        learner.q_targ[r].role = r
+    learner, st = _known_q_game(solver_temperature=tau)
     p, stats = learner.equilibrium(st.obs)
     for r in p:
         q = learner.q_targ[r](st.obs[r], None, None)

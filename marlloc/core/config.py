@@ -7,6 +7,8 @@ one place and every message reads "<field> must <rule>, got <value>; <fix>".
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 from marlloc.core.errors import ConfigError
@@ -36,6 +38,26 @@ def to_dict(cfg: Any) -> dict[str, Any]:
         return v
 
     return conv(cfg)
+
+
+def from_dict(cls: type, d: dict[str, Any]) -> Any:
+    """``cls(**d)`` for a dict :func:`to_dict` wrote (JSON): its lists become tuples again, nested too."""
+    def conv(v):
+        return tuple(conv(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+    return cls(**{k: conv(v) for k, v in d.items()})
+
+
+def check_out_dir(out: str | Path, option: str = "--out") -> None:
+    """Refuse a results folder that could not be created or written, before any work (nothing is
+    created here). A refusal this cannot foresee (a full disk) still ends as one line, in the CLI."""
+    probe = Path(out).absolute()
+    while not probe.exists():  # the nearest existing ancestor is where the folders would be created
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        why = "a file" if not probe.is_dir() else "not writable"
+        raise ConfigError(f"{option} must be a folder that can be created and written, got {str(out)!r} "
+                          f"({str(probe)!r} is {why}); pick another path")
 
 
 __all__ = ["check", "check_fields", "to_dict"]

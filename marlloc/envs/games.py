@@ -56,7 +56,7 @@ import torch
 from torch import Tensor
 
 from marlloc import games
-from marlloc.core.config import check, check_fields
+from marlloc.core.config import check, check_fields, from_dict
 from marlloc.core.errors import MarllocError
 from marlloc.core.protocol import Discrete, MarkovGame, RoleSpec, Step, validate_actions
 from marlloc.core.seeding import torch_rng
@@ -65,10 +65,6 @@ from marlloc.metrics import deviation_gains
 
 
 # --- configs ---------------------------------------------------------------------------------------
-def _tuples(v):
-    return tuple(_tuples(x) for x in v) if isinstance(v, (list, tuple)) else v
-
-
 @dataclass(frozen=True)
 class GameEnvConfig:
     """Fields every game environment has; subclasses add the game's parameters."""
@@ -102,7 +98,7 @@ class GameEnvConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GameEnvConfig:
         check_fields(cls, d, cls.env_id)
-        return cls(**{k: _tuples(v) for k, v in d.items()})
+        return from_dict(cls, d)
 
 
 @dataclass(frozen=True)

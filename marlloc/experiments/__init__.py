@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from marlloc.core.config import check_out_dir
 from marlloc.core.errors import ConfigError
 from marlloc.experiments import runner, specs, tables
 
@@ -49,8 +50,7 @@ def reproduce(name: str, quick: bool = False, seeds: int = 5, out: str | Path | 
     runs = spec.runs(seeds)
     runner.check_backend(backend, workers)  # every argument is checked before anything is written
     out = Path(out or f"runs/reproduce-{name}{'-quick' if quick else ''}")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out must be a folder, got the file {str(out)!r}; pick another path")
+    check_out_dir(out)
     if backend == "ray":  # no Ray, or no cluster at --address: one line, and nothing written
         from marlloc.experiments.ray_backend import RayOptions, connect, require_ray
 

@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from marlloc.core.config import check
+from marlloc.core.config import check, from_dict
 from marlloc.experiments.specs import EVAL_SEED, Run, method
 
 BACKENDS = ("local", "process", "ray")
@@ -134,7 +134,7 @@ def _train(run: Run, runs_dir: Path, work: Path, device: str = "cpu") -> dict:
     if run.scenario == "edge":
         from marlloc.algos.maddpg import MaddpgConfig, train
 
-        cfg = MaddpgConfig(**_tuples(hp))
+        cfg = from_dict(MaddpgConfig, hp)
         train(cfg, run.env, run.steps, run.seed, work, eval_every_rounds=run.eval_every, eval_episodes=2,
               checkpoint_every_rounds=min(run.steps, 1_000), resume=resume, final_episodes=run.episodes)
         return {"train_wall_s": _train_wall(work)}
@@ -142,7 +142,7 @@ def _train(run: Run, runs_dir: Path, work: Path, device: str = "cpu") -> dict:
     from marlloc.algos.eqmarl import train
 
     cfg_cls, fixed = ECONOMY_ALGOS[m.algo]
-    cfg = cfg_cls(**_tuples({"eval_every": run.eval_every, **hp, **fixed}))
+    cfg = from_dict(cfg_cls, {"eval_every": run.eval_every, **hp, **fixed})
     # the greedy evaluation curve (figures) every 5 Δπ checks: at 20-step checks it costs ~5 % of eqmarl's training
     summary = train(cfg, "economy_v0", run.env, run.steps, run.seed, work, algo=m.algo, eval_episodes=run.episodes,
                     checkpoint_every=min(run.steps, 500), eval_rollout_every=5 * run.eval_every, resume=resume)
@@ -176,10 +176,6 @@ def _evaluate(run: Run, runs_dir: Path, work: Path) -> dict:
     (label,) = ev.policies
     return {"metrics": {k: v for k, v in ev.policies[label].items() if isinstance(v, dict) and "mean" in v},
             "eval_wall_s": ev.policies[label]["wall_s"], "training": ev.policies[label].get("training")}
-
-
-def _tuples(d: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
 
 
 def _work(run: Run, runs_dir: str) -> dict:

@@ -23,6 +23,7 @@ import time
 
 import torch
 
+from marlloc.core.config import from_dict
 from marlloc.core.errors import ConfigError
 from marlloc.solvers.economy_stage import EconomyPlanner, EconomyStage
 
@@ -49,9 +50,11 @@ class _WarmStarted:
     def __init__(self, env):
         self.env, self.prev, self.stats = env, None, {"seconds": 0.0, "calls": 0}
 
+    def new_episode(self) -> bool:
+        return self.prev is None or self.env._s.step == 0 or self.prev["firm"]["level"].shape[0] != self.env.n_envs
+
     def start(self, step) -> dict:
-        fresh = self.prev is None or self.env._s.step == 0 or self.prev["firm"]["level"].shape[0] != self.env.n_envs
-        return _mid(self.env) if fresh else self.prev
+        return _mid(self.env) if self.new_episode() else self.prev
 
 
 class Ncgt(_WarmStarted):
@@ -81,11 +84,11 @@ class Planned(_WarmStarted):
 
     def __call__(self, step):
         t0 = time.perf_counter()
-        self.prev = self.planner.solve(self.env, self.start(step)).actions_
-        self.stats["relaxed"] = self.stats.get("relaxed", 0) + self.planner.relaxed_
+        fresh = self.new_episode()
+        self.prev = self.planner.solve(self.env, _mid(self.env) if fresh else self.prev).actions_
         if self.planner.gini_max is not None:
             share = torch.as_tensor(self.planner.relaxed_countries_.mean(1), dtype=torch.float64)
-            self.relaxed = share if self.env._s.step == 0 else self.relaxed + share  # a new episode starts over
+            self.relaxed = share if fresh else self.relaxed + share
         self.stats["calls"] += 1
         self.stats["seconds"] += time.perf_counter() - t0
         return self.prev
@@ -102,7 +105,7 @@ class Learned:
         if not Path(path).is_file():
             raise ConfigError(f"checkpoint must be an existing file, got {path!r}; e.g. RUN/checkpoints/last.pt")
         ck = torch.load(path, weights_only=True, map_location=env.device)
-        cfg = EqmarlConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in ck["algo_config"].items()})
+        cfg = from_dict(EqmarlConfig, ck["algo_config"])
         self.learner = Eqmarl(env, cfg)
         try:
             self.learner.pi.load_state_dict(ck["learner"]["pi"])

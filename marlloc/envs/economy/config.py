@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marlloc.core.config import check, check_fields
+from marlloc.core.config import check, check_fields, from_dict
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class EconomyConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> EconomyConfig:
         check_fields(cls, d, "economy_v0")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return from_dict(cls, d)
 
 
 __all__ = ["EconomyConfig"]
